@@ -17,3 +17,42 @@ deps: node_modules/.installed
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund
 	@touch $@
+
+## typecheck: tsc --noEmit over server, devhost, build, bench and tests
+typecheck: deps
+	tsc -p tsconfig.json --noEmit
+
+## lint: eslint, warnings are errors
+lint: deps
+	eslint --max-warnings 0 server devhost build bench test
+
+## dist: build the installable bundle dist/<id>-<version>.tar.gz (linux-amd64 + linux-arm64)
+dist: deps
+	build/dist.sh
+
+## run: build the plugin and start it under the local dev host on http://localhost:8065
+run: dist
+	node --import tsx devhost/main.ts
+
+## test: install what tests need, typecheck, lint, build, then run every suite
+test: deps typecheck lint dist
+	build/run-tests.sh
+
+## test-long: soak, fuzz and crash loops with larger budgets (figures go into notes)
+test-long: deps dist
+	GOB_FUZZ_CASES=2000000 YAMUX_FUZZ_CASES=1000000 build/run-tests.sh
+
+## bench: benchmarks against their anchors (Go plugin, promtool, Prometheus); prints ratios
+bench: deps dist
+	test/goharness/build.sh
+	node --import tsx bench/goplugin-roundtrip.ts
+
+## patch, minor, major, patch-rc, minor-rc, major-rc: tag a release (asks first; never pushes)
+patch minor major patch-rc minor-rc major-rc:
+	build/release.sh $@
+
+## clean: remove build outputs (keeps node_modules and .cache)
+clean:
+	rm -rf dist server/dist webapp/dist
+
+.PHONY: help deps typecheck lint dist run test test-long bench clean patch minor major patch-rc minor-rc major-rc
