@@ -12,9 +12,8 @@ export class StreamTimeoutError extends Error {
  */
 export function readExactly(stream: Readable, n: number, timeoutMs: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
-    let timer: NodeJS.Timeout | undefined;
     const cleanup = (): void => {
-      if (timer) clearTimeout(timer);
+      clearTimeout(timer);
       stream.off('readable', tryRead);
       stream.off('end', onEnd);
       stream.off('close', onEnd);
@@ -35,7 +34,7 @@ export function readExactly(stream: Readable, n: number, timeoutMs: number): Pro
       cleanup();
       reject(err);
     };
-    timer = setTimeout(() => {
+    const timer: NodeJS.Timeout = setTimeout(() => {
       cleanup();
       reject(new StreamTimeoutError(`timed out after ${timeoutMs} ms waiting for ${n} bytes`));
     }, timeoutMs);
