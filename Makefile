@@ -36,6 +36,7 @@ run: dist
 
 ## test: install what tests need, typecheck, lint, build, then run every suite
 test: deps typecheck lint dist
+	build/qemu-arm64-setup.sh
 	build/run-tests.sh
 
 ## test-long: soak, fuzz and crash loops with larger budgets (figures go into notes)
