@@ -31,7 +31,9 @@ dist: deps
 	build/dist.sh
 
 ## run: build the plugin and start it under the local dev host on http://localhost:8065
-run: dist
+##      (DEVHOST_PLUGIN_EXE=tsx runs the sources directly, without building)
+run: deps
+	@if [ -z "$${DEVHOST_PLUGIN_EXE:-}" ]; then $(MAKE) --no-print-directory dist; fi
 	node --import tsx devhost/main.ts
 
 ## test: install what tests need, typecheck, lint, build, then run every suite

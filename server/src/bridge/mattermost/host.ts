@@ -45,6 +45,13 @@ export interface HostRequest {
   remoteAddr?: string;
   body?: Readable;
   sessionId?: string;
+  /** plugin.Context fields the server fills per request (empty for ServeMetrics). */
+  requestId?: string;
+  ipAddress?: string;
+  acceptLanguage?: string;
+  userAgent?: string;
+  /** The original request URI (before the prefix was stripped); defaults to `url`. */
+  requestURI?: string;
 }
 
 export interface HostResponseSink {
@@ -104,6 +111,8 @@ export async function callServeHTTP(
   ]);
   const rwId = broker.nextId();
   const rwServed = broker.accept(rwId).then((stream) => new RpcServer(stream, rwHandlers));
+  // Awaited after the call; if the call fails first, a later accept timeout must not go unhandled.
+  rwServed.catch(() => {});
   let bodyId = 0;
   if (req.body) {
     bodyId = broker.nextId();
@@ -124,9 +133,15 @@ export async function callServeHTTP(
         Header: new Map(Object.entries(req.headers)),
         Host: req.host ?? 'localhost',
         RemoteAddr: req.remoteAddr ?? '127.0.0.1:0',
-        RequestURI: req.url,
+        RequestURI: req.requestURI ?? req.url,
       },
-      Context: {SessionId: req.sessionId ?? '', RequestId: ''},
+      Context: {
+        SessionId: req.sessionId ?? '',
+        RequestId: req.requestId ?? '',
+        IPAddress: req.ipAddress ?? '',
+        AcceptLanguage: req.acceptLanguage ?? '',
+        UserAgent: req.userAgent ?? '',
+      },
       RequestBodyStream: bodyId,
     },
   });

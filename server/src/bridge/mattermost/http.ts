@@ -188,14 +188,20 @@ class ResponseWriterClient {
       size = 0;
       await this.rpc.call('Plugin.Write', {type: WriteArgs, value: chunk});
     };
-    for (;;) {
-      const {done, value} = await reader.read();
-      if (done) break;
-      parts.push(value);
-      size += value.length;
-      if (size >= writeChunkBytes) await flush();
+    try {
+      for (;;) {
+        const {done, value} = await reader.read();
+        if (done) break;
+        parts.push(value);
+        size += value.length;
+        if (size >= writeChunkBytes) await flush();
+      }
+      await flush();
+    } catch (err) {
+      // The client went away (or the body failed): stop producing, and end the hook
+      // normally as a Go plugin does when a Write fails.
+      await reader.cancel(err).catch(() => {});
     }
-    await flush();
   }
 
   close(): void {
