@@ -39,6 +39,7 @@ run: deps
 ## test: install what tests need, typecheck, lint, build, then run every suite
 test: deps typecheck lint dist
 	build/qemu-arm64-setup.sh
+	test/goharness/build.sh
 	build/run-tests.sh
 
 ## test-long: soak, fuzz and crash loops with larger budgets (figures go into notes)
