@@ -8,7 +8,7 @@ import {toErrorInterface} from '../server/src/bridge/mattermost/errors.ts';
 import {toGoMap, toPlain} from '../server/src/bridge/mattermost/values.ts';
 import {AppError, StringInterfaceMap, StringSlice, zArgs} from '../server/src/bridge/mattermost/wiretypes.ts';
 import {type RpcHandler, type Typed} from '../server/src/bridge/netrpc/index.ts';
-import {ConfigType, gobConfig, type ConfigStore, type JsonObject} from './config.ts';
+import {ConfigType, gobConfig, type ConfigStore, type JsonObject, type MMConfig} from './config.ts';
 import {KVError, type KVStore} from './kvstore.ts';
 import {fieldsFromKeyValues, type DevLogger, type Level} from './log.ts';
 import {users, type DevState} from './state.ts';
@@ -53,6 +53,7 @@ const R = {
   GetUnsanitizedConfig: zArgs('Z_GetUnsanitizedConfigReturns', ConfigType),
   GetPluginConfig: zArgs('Z_GetPluginConfigReturns', StringInterfaceMap),
   SavePluginConfig: zArgs('Z_SavePluginConfigReturns', AppError),
+  SaveConfig: zArgs('Z_SaveConfigReturns', AppError),
   GetLicense: zArgs('Z_GetLicenseReturns', LicenseType),
   IsEnterpriseReady: zArgs('Z_IsEnterpriseReadyReturns', 'bool'),
   GetServerVersion: zArgs('Z_GetServerVersionReturns', 'string'),
@@ -174,6 +175,17 @@ export class FakeApi {
         return {A: {Id: 'app.plugin.config.save.app_error', Message: 'Unable to save the plugin configuration', DetailedError: (err as Error).message, StatusCode: 500, Where: 'SavePluginConfig'}};
       }
       o.logger.info('plugin configuration saved', {keys: Object.keys(settings).join(',')});
+      o.onConfigSaved?.();
+      return {};
+    });
+
+    on('SaveConfig', async (a) => {
+      try {
+        await o.config.saveConfig((toPlain(a.A) ?? {}) as MMConfig);
+      } catch (err) {
+        return {A: {Id: 'api.config.update_config.app_error', Message: 'Unable to save the configuration', DetailedError: (err as Error).message, StatusCode: 500, Where: 'SaveConfig'}};
+      }
+      o.logger.info('server configuration saved');
       o.onConfigSaved?.();
       return {};
     });

@@ -426,6 +426,12 @@ export class ConfigStore {
     await this.save();
   }
 
+  /** SaveConfig: replaces the whole config (as the System Console's save does) and writes config.json. */
+  async saveConfig(next: MMConfig): Promise<void> {
+    this.config = clone(next);
+    await this.save();
+  }
+
   /** LoadPluginConfiguration: schema defaults (nil when none) overlaid with saved values, keys lower-cased. */
   loadPluginConfiguration(): Buffer {
     const out: JsonObject = {};

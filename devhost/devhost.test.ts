@@ -153,6 +153,9 @@ void test('the conformance API script under the dev host', async () => {
   assert.equal(out.diagnosticId, h.state.diagnosticId);
   assert.equal(out.kvList instanceof Array && out.kvList.join(','), 'k2,mutex_x');
   assert.equal(out.missingMethodError, true);
+  // SaveConfig round-trips the whole config through gob and the dev host stores it.
+  assert.equal(out.configSaved, true);
+  assert.equal(h.config.get().ClusterSettings?.ClusterName, 'conformance-saved');
   // SavePluginConfig in the script is followed by the server's OnConfigurationChange.
   await waitFor(() => (h.api.callCounts.get('LoadPluginConfiguration') ?? 0) >= 2, 5_000, 'OnConfigurationChange');
   assert.deepEqual(h.config.pluginSettings(), {conformance: 'saved', n: 3.5, b: true});

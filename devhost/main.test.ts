@@ -112,6 +112,7 @@ void test('POST /conformance/api: the API under the dev host semantics', async (
     cadOk: true,
     kvGetAfterDelete: null,
     kvList: ['k2', 'mutex_x'],
+    configSaved: true,
     missingMethodError: true,
   });
   assert.match(String(out.metricsListen), /^:\d+$/);

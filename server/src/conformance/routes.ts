@@ -79,6 +79,10 @@ export class ConformanceRoutes {
       loadedConfig: await api.loadPluginConfiguration(),
     };
     await api.savePluginConfig({conformance: 'saved', n: 3.5, b: true});
+    const saved = await api.updateConfig((config) => {
+      (config.ClusterSettings as Record<string, unknown>).ClusterName = 'conformance-saved';
+    });
+    out.configSaved = saved.ClusterSettings?.ClusterName === 'conformance-saved';
     await api.logDebug('conformance debug', {k: 'v'});
     await api.logInfo('conformance info', {k: 'v'});
     await api.logWarn('conformance warn', {k: 'v'});

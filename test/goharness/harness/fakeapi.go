@@ -198,6 +198,13 @@ func (a *fakeAPI) SavePluginConfig(args *mmtypes.Z_SavePluginConfigArgs, ret *mm
 	return nil
 }
 
+// SaveConfig records the whole Config the plugin sent back (it must round-trip
+// every section it received, re-encoded with the server's schema).
+func (a *fakeAPI) SaveConfig(args *mmtypes.Z_SaveConfigArgs, ret *mmtypes.Z_SaveConfigReturns) error {
+	a.record("SaveConfig", *args)
+	return nil
+}
+
 // --------------------------------------------------------------- server info
 
 func (a *fakeAPI) GetServerVersion(args *mmtypes.Z_GetServerVersionArgs, ret *mmtypes.Z_GetServerVersionReturns) error {

@@ -424,7 +424,7 @@ func scServeHTTPConcurrent(c *scenarioCtx) {
 
 // ---------------------------------------------------------------------- api
 
-const expectedAPIJSON = `{"serverVersion":"10.5.0","configDataSource":"********************************","unsanitizedDataSource":"postgres://mmuser:secret@localhost:5432/mattermost?sslmode=disable","siteURL":"http://localhost:8065","metricsListen":":8067","metricsEnable":true,"s3ssl":false,"pluginSetting":60,"licenseId":"lic1","licenseMetrics":true,"enterpriseReady":true,"diagnosticId":"diag-conformance","telemetryId":"diag-conformance","installDate":1700000000000,"bundlePathSet":true,"loadedConfig":{"scrapeintervalseconds":60},"kvGet":"v1","casOk":true,"casWrong":false,"mutexFirst":true,"mutexSecond":false,"cadOk":true,"kvGetAfterDelete":null,"kvList":["k2","mutex_x"],"missingMethodError":true}`
+const expectedAPIJSON = `{"serverVersion":"10.5.0","configDataSource":"********************************","unsanitizedDataSource":"postgres://mmuser:secret@localhost:5432/mattermost?sslmode=disable","siteURL":"http://localhost:8065","metricsListen":":8067","metricsEnable":true,"s3ssl":false,"pluginSetting":60,"licenseId":"lic1","licenseMetrics":true,"enterpriseReady":true,"diagnosticId":"diag-conformance","telemetryId":"diag-conformance","installDate":1700000000000,"bundlePathSet":true,"loadedConfig":{"scrapeintervalseconds":60},"kvGet":"v1","casOk":true,"casWrong":false,"mutexFirst":true,"mutexSecond":false,"cadOk":true,"kvGetAfterDelete":null,"kvList":["k2","mutex_x"],"configSaved":true,"missingMethodError":true}`
 
 // sensitive keys are not echoed in failure messages.
 var sensitiveKeys = map[string]bool{"unsanitizedDataSource": true}
@@ -517,6 +517,42 @@ func scAPI(c *scenarioCtx) {
 	}
 	if matched != 1 {
 		c.failf("SavePluginConfig with %v seen %d times (want 1); other saves: %v", jsonString(wantCfg), matched, saves)
+	}
+	// SaveConfig: the whole Config comes back, decoded by Go's gob into Mattermost's
+	// types, with only ClusterSettings.ClusterName changed.
+	if saves := find("SaveConfig"); len(saves) != 1 {
+		c.failf("SaveConfig seen %d times (want 1)", len(saves))
+	} else if cfg := saves[0].Args.(mmtypes.Z_SaveConfigArgs).A; cfg == nil {
+		c.failf("SaveConfig with a nil Config")
+	} else {
+		str := func(p *string) string {
+			if p == nil {
+				return "<nil>"
+			}
+			return *p
+		}
+		var problems []string
+		check := func(ok bool, what string) {
+			if !ok {
+				problems = append(problems, what)
+			}
+		}
+		check(str(cfg.ClusterSettings.ClusterName) == "conformance-saved", "ClusterName "+str(cfg.ClusterSettings.ClusterName))
+		check(str(cfg.SqlSettings.DataSource) == "postgres://mmuser:secret@localhost:5432/mattermost?sslmode=disable", "DataSource")
+		check(str(cfg.ServiceSettings.SiteURL) == "http://localhost:8065", "SiteURL")
+		check(cfg.ServiceSettings.MaximumPayloadSizeBytes != nil && *cfg.ServiceSettings.MaximumPayloadSizeBytes == 300000, "MaximumPayloadSizeBytes")
+		check(reflect.DeepEqual(cfg.ServiceSettings.TrustedProxyIPHeader, []string{"X-Forwarded-For", "X-Real-IP"}), "TrustedProxyIPHeader")
+		check(len(cfg.SqlSettings.ReplicaLagSettings) == 1 && str(cfg.SqlSettings.ReplicaLagSettings[0].DataSource) == "replica1", "ReplicaLagSettings")
+		check(string(cfg.LogSettings.AdvancedLoggingJSON) == "{}", "AdvancedLoggingJSON")
+		check(cfg.MetricsSettings.Enable != nil && *cfg.MetricsSettings.Enable, "MetricsSettings.Enable")
+		check(cfg.FileSettings.AmazonS3RequestTimeoutMilliseconds != nil && *cfg.FileSettings.AmazonS3RequestTimeoutMilliseconds == 30000, "AmazonS3RequestTimeoutMilliseconds")
+		check(reflect.DeepEqual(cfg.PluginSettings.Plugins[mmtypes.PluginID], wantCfg), "Plugins[metrics]")
+		check(reflect.DeepEqual(cfg.PluginSettings.Plugins["com.example.other"], map[string]interface{}{"enabled": true, "list": []interface{}{"a", 1.5}}), "Plugins[other]")
+		check(cfg.PluginSettings.PluginStates[mmtypes.PluginID] != nil && cfg.PluginSettings.PluginStates[mmtypes.PluginID].Enable, "PluginStates")
+		check(cfg.FeatureFlags != nil && cfg.FeatureFlags.TestFeature == "off", "FeatureFlags")
+		if len(problems) > 0 {
+			c.failf("SaveConfig round trip lost: %v", problems)
+		}
 	}
 	logWant := []struct{ method, msg string }{
 		{"LogDebug", "conformance debug"}, {"LogInfo", "conformance info"},

@@ -326,6 +326,9 @@ type Z_GetPluginConfigReturns struct{ A map[string]interface{} }
 type Z_SavePluginConfigArgs struct{ A map[string]interface{} }
 type Z_SavePluginConfigReturns struct{ A *AppError }
 
+type Z_SaveConfigArgs struct{ A *Config }
+type Z_SaveConfigReturns struct{ A *AppError }
+
 type Z_GetConfigArgs struct{}
 type Z_GetConfigReturns struct{ A *Config }
 

@@ -122,6 +122,19 @@ func (s *hooksServer) apiScript() map[string]interface{} {
 		}, &r))
 		fail("SavePluginConfig.A", appErr(r.A))
 	}
+	{
+		// Read-modify-write of the whole server config, as a plugin enabling a setting would.
+		var g mmtypes.Z_GetUnsanitizedConfigReturns
+		fail("GetUnsanitizedConfig", api.call("GetUnsanitizedConfig", &mmtypes.Z_GetUnsanitizedConfigArgs{}, &g))
+		if g.A != nil {
+			name := "conformance-saved"
+			g.A.ClusterSettings.ClusterName = &name
+			var r mmtypes.Z_SaveConfigReturns
+			err := api.call("SaveConfig", &mmtypes.Z_SaveConfigArgs{A: g.A}, &r)
+			fail("SaveConfig", err)
+			out["configSaved"] = err == nil && r.A == nil
+		}
+	}
 	for _, lvl := range []string{"Debug", "Info", "Warn", "Error"} {
 		msg := "conformance " + strings.ToLower(lvl)
 		kv := []interface{}{"k", "v"}

@@ -2,7 +2,15 @@
 // wire (never from hard-coded ids) and turns values into plain JS data.
 // Spec: mattermost-plugin-protocol.md §3.2; Go's src/encoding/gob/decoder.go.
 
-import {builtinTypeById, GoInterface, GoOpaque, minUserTypeId, type WireType} from './types.ts';
+import {
+  builtinTypeById,
+  GoInterface,
+  GoOpaque,
+  minUserTypeId,
+  type CompositeType,
+  type GoType,
+  type WireType,
+} from './types.ts';
 import {GobError, NeedMoreData, Reader} from './wire.ts';
 
 /** One top-level value: its wire type id and the decoded data. */
@@ -75,7 +83,10 @@ export class Decoder {
     } catch (err) {
       if (err instanceof NeedMoreData) {
         this.pos = start;
-        for (const id of this.addedThisAttempt) this.types.delete(id);
+        for (const id of this.addedThisAttempt) {
+          this.types.delete(id);
+          this.goTypes.delete(id);
+        }
         return undefined;
       }
       if (err instanceof GobError) throw err;
@@ -235,7 +246,51 @@ export class Decoder {
     // Go reads the value's byte count and ignores it; so do we, beyond a sanity check.
     const count = this.cur.count('interface value length');
     if (count > this.cur.remaining) throw new GobError('interface value exceeds message');
-    return new GoInterface(name, this.decodeTopLevelValue(id));
+    return new GoInterface(name, this.decodeTopLevelValue(id), this.tryGoType(id));
+  }
+
+  private readonly goTypes = new Map<number, GoType>();
+
+  private tryGoType(id: number): GoType | undefined {
+    try {
+      return this.goType(id);
+    } catch {
+      return undefined;
+    }
+  }
+
+  /**
+   * The received definition of a type id as an encoder descriptor, so a decoded value can be
+   * sent back with the schema it came with (e.g. a whole model.Config for SaveConfig).
+   * Stable per id, so an Encoder sends each definition once.
+   */
+  goType(id: number): GoType {
+    const builtin = builtinTypeById.get(id);
+    if (builtin) return builtin;
+    const known = this.goTypes.get(id);
+    if (known) return known;
+    const wire = this.types.get(id);
+    if (!wire) throw new GobError(`unknown type id ${id}`);
+    // Build the object first and fill it in, so recursive types terminate.
+    const t = {kind: wire.kind, name: wire.name} as Record<string, unknown>;
+    this.goTypes.set(id, t as unknown as CompositeType);
+    switch (wire.kind) {
+      case 'struct':
+        t.fields = wire.fields.map((f) => [f.name, this.goType(f.id)] as const);
+        break;
+      case 'slice':
+        t.elem = this.goType(wire.elem);
+        break;
+      case 'array':
+        t.elem = this.goType(wire.elem);
+        t.len = wire.len;
+        break;
+      case 'map':
+        t.key = this.goType(wire.key);
+        t.elem = this.goType(wire.elem);
+        break;
+    }
+    return t as unknown as CompositeType;
   }
 
   // The wireType schema is gob's bootstrap; decode it by hand.

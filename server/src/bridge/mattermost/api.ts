@@ -1,10 +1,10 @@
 // A typed client for the Mattermost plugin API (the host's net/rpc service
 // "Plugin" on the API broker stream). Spec: mattermost-plugin-protocol.md §5.5.
 
-import {type GoType, type StructType} from '../gob/index.ts';
+import {type CompositeType, type GoType, type StructType} from '../gob/index.ts';
 import {type RpcClient} from '../netrpc/index.ts';
 import type {MattermostConfig} from './config.ts';
-import {appErrorFrom, interfaceErrorFrom} from './errors.ts';
+import {appErrorFrom, interfaceErrorFrom, PluginApiError} from './errors.ts';
 import {toGoInterface, toGoMap, toPlain} from './values.ts';
 import {
   InterfaceSlice,
@@ -85,6 +85,15 @@ const args = {
 
 type LogLevel = 'LogDebug' | 'LogInfo' | 'LogWarn' | 'LogError';
 
+/**
+ * A model.Config as decoded from the wire, before any conversion: structs are objects, maps are
+ * Maps, interface values keep their Go types. Edit it in place and hand it back to saveConfig.
+ */
+export type RawConfig = Record<string, unknown>;
+
+/** Z_SaveConfigArgs per received Config schema, so each stream defines it once. */
+const saveConfigArgs = new WeakMap<object, StructType>();
+
 export class PluginAPI {
   constructor(private readonly rpc: RpcClient) {}
 
@@ -116,6 +125,32 @@ export class PluginAPI {
   /** The config with secrets (DSN, S3 keys). Never log it. */
   async getUnsanitizedConfig(): Promise<MattermostConfig> {
     return toPlain((await this.callChecked('GetUnsanitizedConfig', {})).A ?? {}) as MattermostConfig;
+  }
+
+  /**
+   * Changes the server configuration. The whole model.Config travels back over gob, so it is
+   * re-encoded with exactly the schema the server sent (a config has ~100 type definitions and
+   * grows with every server version). Returns the config as saved.
+   */
+  async updateConfig(edit: (config: RawConfig) => void): Promise<MattermostConfig> {
+    const reply = await this.rpcCallTyped('GetUnsanitizedConfig', {});
+    const configType = (reply.type as StructType).fields?.find(([name]) => name === 'A')?.[1];
+    const raw = (reply.value as Reply).A as RawConfig | undefined;
+    if (!configType || typeof configType === 'string' || !raw) throw new PluginApiError('the server returned no config');
+    edit(raw);
+    let argsType = saveConfigArgs.get(configType);
+    if (!argsType) {
+      argsType = zArgs('Z_SaveConfigArgs', configType as CompositeType);
+      saveConfigArgs.set(configType, argsType);
+    }
+    const saved = await this.call('SaveConfig', argsType, {A: raw});
+    const err = appErrorFrom(saved.A) ?? interfaceErrorFrom(saved.A);
+    if (err) throw err;
+    return toPlain(raw) as MattermostConfig;
+  }
+
+  private async rpcCallTyped(method: keyof typeof args, value: unknown): Promise<{type: GoType; value: unknown}> {
+    return this.rpc.callTyped(`Plugin.${method}`, {type: args[method] as StructType, value});
   }
 
   /** Settings defaults overlaid with saved values; Mattermost lower-cases every key. */

@@ -5,7 +5,7 @@ import {mattermostHandshake, NotLaunchedAsPluginError, serve} from '../goplugin/
 import {hooksHandlers, type HookServerState, type MattermostPlugin} from './hooks.ts';
 import {PluginLogger} from './log.ts';
 
-export {PluginAPI, type ClusterEventSendOptions, type KVSetOptions, type License, type LogFields} from './api.ts';
+export {PluginAPI, type ClusterEventSendOptions, type KVSetOptions, type License, type LogFields, type RawConfig} from './api.ts';
 export type {MattermostConfig} from './config.ts';
 export {MattermostAppError, PluginApiError} from './errors.ts';
 export type {HttpHandler, PluginContext} from './http.ts';

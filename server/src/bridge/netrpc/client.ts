@@ -2,6 +2,7 @@
 
 import type {Duplex} from 'node:stream';
 
+import type {GoType} from '../gob/index.ts';
 import {MessageStream, RequestHeader, RpcConnectionClosed, type Header, type Typed} from './codec.ts';
 
 /** The error string a Go net/rpc server returned (rpc.ServerError). */
@@ -15,7 +16,7 @@ export class RpcServerError extends Error {
 
 interface Pending {
   method: string;
-  resolve: (body: unknown) => void;
+  resolve: (body: unknown, bodyType: () => GoType) => void;
   reject: (err: Error) => void;
 }
 
@@ -28,7 +29,7 @@ export class RpcClient {
   constructor(stream: Duplex) {
     this.messages = new MessageStream(
       stream,
-      (header, body) => this.onReply(header, body),
+      (header, body, bodyType) => this.onReply(header, body, bodyType),
       (err) => this.onClose(err),
     );
   }
@@ -39,30 +40,53 @@ export class RpcClient {
 
   /** Calls `ServiceMethod` with args; resolves with the decoded reply body. */
   call(serviceMethod: string, args: Typed): Promise<unknown> {
-    if (this.closeError) return Promise.reject(this.closeError);
+    return new Promise((resolve, reject) => this.send(serviceMethod, args, (body) => resolve(body), reject));
+  }
+
+  /** Like call, also giving the reply's schema as sent, so the value can be re-encoded faithfully. */
+  callTyped(serviceMethod: string, args: Typed): Promise<Typed> {
+    return new Promise((resolve, reject) =>
+      this.send(
+        serviceMethod,
+        args,
+        (value, bodyType) => {
+          try {
+            resolve({type: bodyType(), value});
+          } catch (err) {
+            reject(err as Error);
+          }
+        },
+        reject,
+      ),
+    );
+  }
+
+  private send(method: string, args: Typed, resolve: Pending['resolve'], reject: Pending['reject']): void {
+    if (this.closeError) {
+      reject(this.closeError);
+      return;
+    }
     const seq = this.seq++;
-    return new Promise((resolve, reject) => {
-      this.pending.set(seq, {method: serviceMethod, resolve, reject});
-      try {
-        this.messages.send(RequestHeader, {ServiceMethod: serviceMethod, Seq: seq}, args);
-      } catch (err) {
-        this.pending.delete(seq);
-        reject(err as Error);
-      }
-    });
+    this.pending.set(seq, {method, resolve, reject});
+    try {
+      this.messages.send(RequestHeader, {ServiceMethod: method, Seq: seq}, args);
+    } catch (err) {
+      this.pending.delete(seq);
+      reject(err as Error);
+    }
   }
 
   close(): void {
     this.messages.close(new RpcConnectionClosed('client closed'));
   }
 
-  private onReply(header: Header, body: unknown): void {
+  private onReply(header: Header, body: unknown, bodyType: () => GoType): void {
     const seq = Number(header.Seq ?? 0);
     const call = this.pending.get(seq);
     if (!call) return; // Go's client also discards replies nobody waits for.
     this.pending.delete(seq);
     if (header.Error) call.reject(new RpcServerError(header.Error));
-    else call.resolve(body);
+    else call.resolve(body, bodyType);
   }
 
   private onClose(err: Error): void {

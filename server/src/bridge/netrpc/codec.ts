@@ -46,7 +46,7 @@ export class MessageStream {
 
   constructor(
     readonly stream: Duplex,
-    private readonly onPair: (header: Header, body: unknown) => void,
+    private readonly onPair: (header: Header, body: unknown, bodyType: () => GoType) => void,
     private readonly onClose: (err: Error) => void,
   ) {
     stream.on('data', (chunk: Buffer) => this.receive(chunk));
@@ -83,7 +83,8 @@ export class MessageStream {
         } else {
           const header = this.header;
           this.header = undefined;
-          this.onPair(header, v.value);
+          const typeId = v.typeId;
+          this.onPair(header, v.value, () => this.decoder.goType(typeId));
         }
       }
     } catch (err) {
