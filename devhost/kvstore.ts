@@ -15,7 +15,8 @@
 // resolve once a snapshot containing them is on disk (temp file + rename).
 
 import fs from 'node:fs/promises';
-import path from 'node:path';
+
+import {writeJsonAtomic} from './config.ts';
 
 export interface KVEntry {
   value: Buffer;
@@ -70,7 +71,6 @@ export class KVStore {
   private readonly now: () => number;
   private chain: Promise<void> = Promise.resolve();
   private queued: Promise<void> | undefined;
-  private tmpCounter = 0;
 
   private constructor(opts: KVStoreOptions) {
     this.file = opts.file;
@@ -222,16 +222,7 @@ export class KVStore {
       if (e.expireAt !== 0 && e.expireAt <= now) continue; // expired entries are dropped from disk
       data[key] = {value: e.value.toString('base64'), expireAt: e.expireAt};
     }
-    await fs.mkdir(path.dirname(file), {recursive: true});
-    const tmp = `${file}.tmp-${process.pid}-${this.tmpCounter++}`;
-    const fh = await fs.open(tmp, 'w');
-    try {
-      await fh.writeFile(`${JSON.stringify(data, null, 2)}\n`);
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-    await fs.rename(tmp, file);
+    await writeJsonAtomic(file, data);
   }
 }
 

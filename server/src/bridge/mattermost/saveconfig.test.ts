@@ -3,14 +3,11 @@
 // a map of interface maps, slices of struct pointers, raw JSON bytes, a URL-like
 // opaque value, an optional pointer section) goes out, is edited, and comes back.
 import assert from 'node:assert/strict';
-import net from 'node:net';
-import os from 'node:os';
-import path from 'node:path';
-import fs from 'node:fs';
 import {test} from 'node:test';
 
 import {GoInterface, iface, map, opaque, slice, struct} from '../gob/index.ts';
 import {RpcClient, RpcServer, type RpcHandler} from '../netrpc/index.ts';
+import {socketPair} from '../testing/socket-pair.ts';
 import {PluginAPI} from './api.ts';
 import {toPlain} from './values.ts';
 
@@ -47,13 +44,7 @@ const serverConfig = {
 };
 
 void test('updateConfig re-encodes the whole Config with the schema the server sent', async () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cfg'));
-  const sock = path.join(dir, 's');
-  const server = net.createServer();
-  await new Promise<void>((r) => server.listen(sock, r));
-  const accepted = new Promise<net.Socket>((r) => server.once('connection', r));
-  const client = net.connect(sock);
-  const other = await accepted;
+  const [client, other, done] = await socketPair();
   let saved: unknown;
   const handlers = new Map<string, RpcHandler>([
     ['Plugin.GetUnsanitizedConfig', () => ({type: GetConfigReturns, value: {A: serverConfig}})],
@@ -87,9 +78,6 @@ void test('updateConfig re-encodes the whole Config with the schema the server s
     });
     assert.equal((toPlain(saved) as {FeatureFlags: {AppsEnabled: boolean}}).FeatureFlags.AppsEnabled, true);
   } finally {
-    client.destroy();
-    other.destroy();
-    server.close();
-    fs.rmSync(dir, {recursive: true, force: true});
+    done();
   }
 });

@@ -1,11 +1,8 @@
 import assert from 'node:assert/strict';
-import net from 'node:net';
-import os from 'node:os';
-import path from 'node:path';
-import fs from 'node:fs';
 import {test} from 'node:test';
 
 import {struct} from '../gob/index.ts';
+import {socketPair} from '../testing/socket-pair.ts';
 import {emptyReply, RpcClient, RpcConnectionClosed, RpcServer, RpcServerError, type RpcHandler} from './index.ts';
 
 const Args = struct('Args', [
@@ -13,22 +10,6 @@ const Args = struct('Args', [
   ['DelayMs', 'int'],
 ]);
 const Reply = struct('Reply', [['A', 'int']]);
-
-async function socketPair(): Promise<[net.Socket, net.Socket, () => void]> {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rpc'));
-  const sock = path.join(dir, 's');
-  const server = net.createServer();
-  await new Promise<void>((r) => server.listen(sock, r));
-  const accepted = new Promise<net.Socket>((r) => server.once('connection', r));
-  const client = net.connect(sock);
-  const other = await accepted;
-  return [client, other, () => {
-    client.destroy();
-    other.destroy();
-    server.close();
-    fs.rmSync(dir, {recursive: true, force: true});
-  }];
-}
 
 const handlers = new Map<string, RpcHandler>([
   [
