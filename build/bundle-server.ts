@@ -13,6 +13,7 @@
 // * ESM-only dependencies that use import.meta.url/dirname/filename get CommonJS
 //   equivalents (in a SEA __filename is the executable's path).
 import {isBuiltin} from 'node:module';
+import {existsSync} from 'node:fs';
 import path from 'node:path';
 import * as esbuild from 'esbuild';
 
@@ -40,10 +41,19 @@ const missingOptionalModules: esbuild.Plugin = {
   },
 };
 
-async function bundleServer(entry: string, outfile: string): Promise<esbuild.Metafile> {
-  const result = await esbuild.build({
-    entryPoints: [entry],
-    outfile,
+// Worker threads of a SEA cannot load files from the bundle: the worker entry is compiled
+// on its own and embedded in the main bundle as a string (server/src/worker/pool.ts).
+const WORKER_ENTRY = 'server/src/worker/main.ts';
+
+async function bundleWorker(): Promise<string | undefined> {
+  if (!existsSync(WORKER_ENTRY)) return undefined;
+  const result = await esbuild.build({...commonOptions(), entryPoints: [WORKER_ENTRY], write: false});
+  checkNoForeignImports(result.metafile);
+  return result.outputFiles[0].text;
+}
+
+function commonOptions(): esbuild.BuildOptions & {metafile: true} {
+  return {
     bundle: true,
     platform: 'node',
     target: 'node24',
@@ -57,9 +67,12 @@ async function bundleServer(entry: string, outfile: string): Promise<esbuild.Met
     plugins: [missingOptionalModules],
     metafile: true,
     logLevel: 'warning',
-  });
+  };
+}
+
+function checkNoForeignImports(metafile: esbuild.Metafile): void {
   const foreign = new Set<string>();
-  for (const output of Object.values(result.metafile.outputs)) {
+  for (const output of Object.values(metafile.outputs)) {
     for (const imp of output.imports) {
       if (imp.external && !isBuiltin(imp.path)) foreign.add(imp.path);
     }
@@ -71,6 +84,18 @@ async function bundleServer(entry: string, outfile: string): Promise<esbuild.Met
         'add them to OPTIONAL_NATIVE_MODULES in build/bundle-server.ts.',
     );
   }
+}
+
+async function bundleServer(entry: string, outfile: string): Promise<esbuild.Metafile> {
+  const workerSource = await bundleWorker();
+  const common = commonOptions();
+  const result = await esbuild.build({
+    ...common,
+    define: {...common.define, ...(workerSource === undefined ? {} : {__MM_WORKER_SOURCE__: JSON.stringify(workerSource)})},
+    entryPoints: [entry],
+    outfile,
+  });
+  checkNoForeignImports(result.metafile);
   return result.metafile;
 }
 

@@ -2,6 +2,7 @@
 // only module that knows every part.
 
 import {ConformanceRoutes, conformanceEnabled} from './conformance/routes.ts';
+import {WorkerPool} from './worker/mod.ts';
 import type {
   MattermostConfig,
   MattermostPlugin,
@@ -17,9 +18,11 @@ export class MetricsPlugin implements MattermostPlugin {
   private api: PluginAPI | undefined;
   private settings: Record<string, unknown> = {};
   private readonly conformance: ConformanceRoutes | undefined;
+  /** Heavy work (block writes, compaction, dumps) runs here, off the event loop. */
+  readonly workers = new WorkerPool(1);
 
   constructor(private readonly log: PluginLogger) {
-    this.conformance = conformanceEnabled() ? new ConformanceRoutes(() => this.api) : undefined;
+    this.conformance = conformanceEnabled() ? new ConformanceRoutes(() => this.api, this.workers) : undefined;
   }
 
   setAPI(api: PluginAPI): void {

@@ -3,9 +3,9 @@
 // the product.
 
 import {createHash} from 'node:crypto';
-import {Worker} from 'node:worker_threads';
 
 import {RpcServerError, type PluginAPI} from '../bridge/mattermost/index.ts';
+import type {WorkerPool} from '../worker/mod.ts';
 
 export const conformanceEnabled = (): boolean => process.env.MM_METRICS_CONFORMANCE === '1';
 
@@ -17,7 +17,10 @@ interface ClusterEventRecord {
 export class ConformanceRoutes {
   readonly clusterEvents: ClusterEventRecord[] = [];
 
-  constructor(private readonly api: () => PluginAPI | undefined) {}
+  constructor(
+    private readonly api: () => PluginAPI | undefined,
+    private readonly workers: WorkerPool,
+  ) {}
 
   /** Returns a response for /conformance/* paths, undefined otherwise. */
   async handle(request: Request): Promise<Response | undefined> {
@@ -41,7 +44,8 @@ export class ConformanceRoutes {
       case '/conformance/download':
         return download(Number(url.searchParams.get('bytes') ?? 0));
       case '/conformance/busy':
-        await busyInWorker(Number(url.searchParams.get('seconds') ?? 1));
+        // CPU-bound work belongs off the event loop.
+        await this.workers.run('spin', Math.min(Math.max(Number(url.searchParams.get('seconds') ?? 1), 0), 120) * 1000);
         return Response.json({done: true});
       case '/conformance/events':
         return Response.json(this.clusterEvents);
@@ -128,21 +132,4 @@ function download(total: number): Response {
     },
   });
   return new Response(body, {headers: {'Content-Type': 'application/octet-stream', 'Content-Length': String(total)}});
-}
-
-/** CPU-bound work belongs off the event loop: burn the CPU in a worker for `seconds`. */
-function busyInWorker(seconds: number): Promise<void> {
-  const code = `
-    const {parentPort, workerData} = require('node:worker_threads');
-    const end = Date.now() + workerData * 1000;
-    let x = 0;
-    while (Date.now() < end) { for (let i = 0; i < 1e5; i++) x = (x * 31 + i) % 1000003; }
-    parentPort.postMessage(x);
-  `;
-  return new Promise((resolve, reject) => {
-    const worker = new Worker(code, {eval: true, workerData: Math.min(Math.max(seconds, 0), 120)});
-    worker.once('message', () => resolve());
-    worker.once('error', reject);
-    worker.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`worker exited with ${code}`))));
-  });
 }

@@ -1,0 +1,2 @@
+export {WorkerCrashedError, WorkerPool, WorkerTaskError} from './pool.ts';
+export type {TaskInput, TaskName, TaskOutput} from './tasks.ts';
