@@ -2,6 +2,7 @@
 // mode, conformance routes), real HTTP, then SIGTERM → clean exit, plugin gone.
 import assert from 'node:assert/strict';
 import {spawn, type ChildProcess} from 'node:child_process';
+import {readFileSync} from 'node:fs';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -10,6 +11,14 @@ import {after, before, test} from 'node:test';
 
 import {repoRoot} from './devhost.ts';
 import {users} from './state.ts';
+
+/** What LoadPluginConfiguration returns with nothing saved: plugin.json defaults, keys lower-cased. */
+function schemaDefaults(): Record<string, unknown> {
+  const manifest = JSON.parse(readFileSync(new URL('../plugin.json', import.meta.url), 'utf8')) as {
+    settings_schema: {settings: Array<{key: string; default?: unknown}>};
+  };
+  return Object.fromEntries(manifest.settings_schema.settings.map((s) => [s.key.toLowerCase(), s.default ?? null]));
+}
 
 const id = 'com.mattermost.mattermost-plugin-metrics';
 let child: ChildProcess;
@@ -93,17 +102,7 @@ void test('POST /conformance/api: the API under the dev host semantics', async (
     telemetryId: state.diagnosticId,
     installDate: state.installDate,
     bundlePathSet: true,
-    loadedConfig: {
-      stats: null,
-      dbpath: 'mattermost-plugin-metrics/data',
-      scrapeintervalseconds: 60,
-      scrapetimeoutseconds: 10,
-      retentiondurationdays: 15,
-      supportpacketmetricsdays: 1,
-      enablenodeexportertargets: true,
-      nodeexporterport: 9100,
-      dumps: null,
-    },
+    loadedConfig: schemaDefaults(),
     kvGet: 'v1',
     casOk: true,
     casWrong: false,

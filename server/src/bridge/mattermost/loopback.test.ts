@@ -31,8 +31,10 @@ function fakeApi(): Map<string, RpcHandler> {
     logs.push(String((args as {A?: string}).A));
     return {type: Empty, value: {}};
   };
+  const MetricsOn = struct('Z_GetConfigReturns', [['A', struct('Config', [['MetricsSettings', struct('MetricsSettings', [['Enable', 'bool']])]])]]);
   return new Map<string, RpcHandler>([
     ['Plugin.LoadPluginConfiguration', () => reply({A: Buffer.from('{"scrapeintervalseconds":60}')})],
+    ['Plugin.GetConfig', () => ({type: MetricsOn, value: {A: {MetricsSettings: {Enable: true}}}})],
     ['Plugin.LogDebug', logged],
     ['Plugin.LogInfo', logged],
     ['Plugin.LogWarn', logged],

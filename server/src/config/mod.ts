@@ -1,0 +1,1 @@
+export {changedSettings, defaultSettings, parseSettings, requireValidSettings, settingSpecs, SettingsError, type Settings} from './settings.ts';
