@@ -15,7 +15,7 @@ import {type ChunkMeta, IndexWriter, type IndexLayout} from '../index/index.ts';
 import {type Label, type Labels, compareLabels, compareStrings, labelsKey, toLabels} from '../labels/labels.ts';
 import {writeTombstonesFile} from '../tombstones/tombstones.ts';
 import {ChunkCutter, type CuttingRule, DEFAULT_CHUNK_RANGE, DEFAULT_SAMPLES_PER_CHUNK} from './cut.ts';
-import {type BlockMeta, writeMetaFile} from './meta.ts';
+import {type BlockMeta, type BlockMetaCompaction, writeMetaFile} from './meta.ts';
 import {isULID, newULID} from './ulid.ts';
 
 /** One float sample. `stale: true` writes Prometheus' stale marker (v is ignored). */
@@ -23,6 +23,16 @@ export interface Sample {
   t: number;
   v: number;
   stale?: boolean;
+  /** Raw IEEE-754 words of the value; when both are set they are written instead of `v`
+   *  (bit-exact copies, e.g. NaN payloads, when compacting). */
+  hi?: number;
+  lo?: number;
+}
+
+/** A series for writeSortedBlock: sorted labels (no empty values), samples in time order. */
+export interface SortedSeriesInput {
+  labels: Labels;
+  samples: Iterable<Sample>;
 }
 
 export interface SeriesInput {
@@ -51,6 +61,8 @@ export interface WriteBlockOptions {
   /** Default true; tests may disable it for speed. */
   fsync?: boolean;
   segmentSize?: number;
+  /** meta.json `compaction` (default `{level: 1, sources: [ulid]}`); compaction sets level, sources and parents. */
+  compaction?: BlockMetaCompaction;
 }
 
 export interface WriteBlockResult {
@@ -89,7 +101,6 @@ function sortedUnique(s: Sample[]): {samples: Sample[]; dropped: number} {
 export function writeBlock(dir: string, series: Iterable<SeriesInput>, opts: WriteBlockOptions = {}): WriteBlockResult {
   const ulid = opts.ulid ?? newULID();
   if (!isULID(ulid)) throw new WriterError(`invalid ULID ${ulid}`);
-  const fsync = opts.fsync ?? true;
   const layout = opts.indexLayout ?? 'v3';
   const cutOpts = {
     chunkRange: opts.chunkRange ?? DEFAULT_CHUNK_RANGE,
@@ -125,6 +136,57 @@ export function writeBlock(dir: string, series: Iterable<SeriesInput>, opts: Wri
   }
   const symbols = [...symbolSet].sort(compareStrings);
 
+  return writeSortedBlockWith(dir, symbols, pendingSeries(pending), ulid, opts, cutOpts, 0);
+}
+
+function* pendingSeries(pending: PendingSeries[]): IterableIterator<SortedSeriesInput & {dropped: number}> {
+  for (const p of pending) {
+    const merged = p.parts.length === 1 ? p.parts[0] : p.parts.flat();
+    const {samples, dropped} = sortedUnique(merged);
+    yield {labels: p.labels, samples, dropped};
+  }
+}
+
+/**
+ * Streaming variant of writeBlock for inputs already in index order (used by compaction):
+ * `symbols` must contain every label name and value (extra symbols are allowed, as in
+ * Prometheus' compactor), series must come strictly ordered by labels, samples in time
+ * order (a repeated timestamp is dropped, first wins). Only one series is held at a time.
+ */
+export function writeSortedBlock(
+  dir: string,
+  symbols: Iterable<string>,
+  series: Iterable<SortedSeriesInput>,
+  opts: WriteBlockOptions = {},
+): WriteBlockResult {
+  const ulid = opts.ulid ?? newULID();
+  if (!isULID(ulid)) throw new WriterError(`invalid ULID ${ulid}`);
+  const layout = opts.indexLayout ?? 'v3';
+  const cutOpts = {
+    chunkRange: opts.chunkRange ?? DEFAULT_CHUNK_RANGE,
+    samplesPerChunk: opts.samplesPerChunk ?? DEFAULT_SAMPLES_PER_CHUNK,
+    rule: opts.cutting ?? 'v2.42',
+  };
+  if (!(cutOpts.chunkRange > 0) || !(cutOpts.samplesPerChunk >= 4) || cutOpts.samplesPerChunk * 2 > 0xffff) {
+    throw new WriterError('invalid chunkRange / samplesPerChunk');
+  }
+  const set = new Set(symbols);
+  if (opts.emptySymbol ?? layout === 'v2') set.add('');
+  else set.delete('');
+  return writeSortedBlockWith(dir, [...set].sort(compareStrings), series, ulid, opts, cutOpts, 1);
+}
+
+function writeSortedBlockWith(
+  dir: string,
+  symbols: readonly string[],
+  series: Iterable<SortedSeriesInput & {dropped?: number}>,
+  ulid: string,
+  opts: WriteBlockOptions,
+  cutOpts: {chunkRange: number; samplesPerChunk: number; rule: CuttingRule},
+  checkOrder: 0 | 1,
+): WriteBlockResult {
+  const fsync = opts.fsync ?? true;
+  const layout = opts.indexLayout ?? 'v3';
   // 3. Write into the temporary directory.
   fs.mkdirSync(dir, {recursive: true});
   const tmp = path.join(dir, `${ulid}.tmp-for-creation`);
@@ -148,19 +210,32 @@ export function writeBlock(dir: string, series: Iterable<SeriesInput>, opts: Wri
     let minT = Infinity;
     let maxT = -Infinity;
     const metas: ChunkMeta[] = [];
-    for (const p of pending) {
-      const merged = p.parts.length === 1 ? p.parts[0] : p.parts.flat();
-      const {samples, dropped} = sortedUnique(merged);
-      duplicates += dropped;
-      if (samples.length === 0) continue;
+    let prevLabels: Labels | null = null;
+    for (const p of series) {
+      if (checkOrder) {
+        if (p.labels.length === 0) throw new WriterError('series without labels');
+        if (prevLabels !== null && compareLabels(prevLabels, p.labels) >= 0) {
+          throw new WriterError('series not strictly ordered by labels');
+        }
+        prevLabels = p.labels;
+      }
+      duplicates += p.dropped ?? 0;
       metas.length = 0;
       app.reset();
       let chunkMin = 0;
       let lastT = 0;
-      for (let i = 0; i < samples.length; i++) {
-        const smp = samples[i];
+      let count = 0;
+      let firstT = 0;
+      for (const smp of p.samples) {
         const t = smp.t;
         if (!Number.isSafeInteger(t)) throw new WriterError(`timestamp ${t} is not an integer`);
+        if (count > 0 && t <= lastT) {
+          if (t < lastT) throw new WriterError(`samples out of order at ${t}`);
+          duplicates++;
+          continue;
+        }
+        if (count === 0) firstT = t;
+        count++;
         const n = app.numSamples();
         if (cutter.shouldCut(t, n, n === 0 ? 0 : app.byteLength())) {
           if (n > 0) {
@@ -171,16 +246,18 @@ export function writeBlock(dir: string, series: Iterable<SeriesInput>, opts: Wri
           chunkMin = t;
         }
         if (smp.stale) app.appendBits(t, STALE_HI, STALE_LO);
+        else if (smp.hi !== undefined && smp.lo !== undefined) app.appendBits(t, smp.hi, smp.lo);
         else app.append(t, smp.v);
         cutter.appended(t);
         lastT = t;
       }
+      if (count === 0) continue;
       metas.push({minTime: chunkMin, maxTime: lastT, ref: cw.writeChunk(Encoding.XOR, app.bytes())});
       iw.addSeries(p.labels, metas);
       numSeries++;
       numChunks += metas.length;
-      numSamples += samples.length;
-      if (samples[0].t < minT) minT = samples[0].t;
+      numSamples += count;
+      if (firstT < minT) minT = firstT;
       if (lastT > maxT) maxT = lastT;
     }
     if (numSamples === 0) throw new WriterError('no samples: Prometheus treats empty blocks as deletable');
@@ -196,7 +273,7 @@ export function writeBlock(dir: string, series: Iterable<SeriesInput>, opts: Wri
       minTime: metaMin,
       maxTime: metaMax,
       stats: {numSamples, numSeries, numChunks},
-      compaction: {level: 1, sources: [ulid]},
+      compaction: opts.compaction ?? {level: 1, sources: [ulid]},
       version: 1,
     };
     writeMetaFile(tmp, meta, fsync);

@@ -1,0 +1,48 @@
+// Label matchers with PromQL semantics: regexes are fully anchored, and a matcher that
+// matches "" also matches series that lack the label (labelValue gives "" for those).
+
+import type {Matcher} from '../block/mod.ts';
+import {type Labels, labelValue} from '../labels/mod.ts';
+
+export interface CompiledMatcher {
+  readonly m: Matcher;
+  readonly test: (value: string) => boolean;
+  /** True if the matcher accepts "", i.e. also series without the label. */
+  readonly matchesEmpty: boolean;
+}
+
+/** Compiles one matcher; throws on an unknown type or an invalid regex. */
+export function compileMatcher(m: Matcher): CompiledMatcher {
+  let test: (v: string) => boolean;
+  switch (m.type) {
+    case '=':
+      test = (v) => v === m.value;
+      break;
+    case '!=':
+      test = (v) => v !== m.value;
+      break;
+    case '=~': {
+      const re = new RegExp(`^(?:${m.value})$`, 'su');
+      test = (v) => re.test(v);
+      break;
+    }
+    case '!~': {
+      const re = new RegExp(`^(?:${m.value})$`, 'su');
+      test = (v) => !re.test(v);
+      break;
+    }
+    default:
+      throw new Error(`unknown matcher type ${String((m as Matcher).type)}`);
+  }
+  return {m, test, matchesEmpty: test('')};
+}
+
+export function compileMatchers(ms: readonly Matcher[]): CompiledMatcher[] {
+  return ms.map(compileMatcher);
+}
+
+/** True if the label set satisfies every matcher. */
+export function matchesAll(labels: Labels, ms: readonly CompiledMatcher[]): boolean {
+  for (const c of ms) if (!c.test(labelValue(labels, c.m.name))) return false;
+  return true;
+}
