@@ -1,6 +1,10 @@
 // The plugin: wires configuration, logging and the HTTP routes together. The
 // only module that knows every part.
 
+import {randomUUID} from 'node:crypto';
+import os from 'node:os';
+import path from 'node:path';
+
 import type {
   MattermostConfig,
   MattermostPlugin,
@@ -10,7 +14,11 @@ import type {
   SupportFile,
 } from './bridge/mattermost/index.ts';
 import {changedSettings, defaultSettings, parseSettings, requireValidSettings, SettingsError, type Settings} from './config/mod.ts';
+import {Lease} from './cluster/mod.ts';
 import {ConformanceRoutes, conformanceEnabled} from './conformance/routes.ts';
+import {ScrapeManager, type ScrapeConfig, type TargetHealth} from './scrape/mod.ts';
+import {TargetWatcher, type Target} from './targets/mod.ts';
+import {DB, type TaskRunner} from './tsdb/db.ts';
 import {WorkerPool} from './worker/mod.ts';
 
 export const pluginId = 'com.mattermost.mattermost-plugin-metrics';
@@ -23,10 +31,42 @@ export interface PluginWarnings {
   metrics: string | null;
 }
 
+/** Upkeep of the store (block cuts, compaction, retention). */
+const maintenanceEveryMs = 60_000;
+/** Only one node scrapes; the others stand by. */
+const leaderKey = 'leader_scrape';
+
+function scrapeConfig(s: Settings): ScrapeConfig {
+  return {
+    intervalMs: s.scrapeIntervalSeconds * 1000,
+    timeoutMs: s.scrapeTimeoutSeconds * 1000,
+    honorLabels: s.honorLabels,
+    honorTimestamps: s.honorTimestamps,
+    bodySizeLimit: s.bodySizeLimitBytes,
+    sampleLimit: s.sampleLimit,
+    labelLimit: s.labelLimit,
+    labelNameLengthLimit: s.labelNameLengthLimit,
+    labelValueLengthLimit: s.labelValueLengthLimit,
+  };
+}
+
+/** What collection runs while the plugin is active. */
+interface Collection {
+  db: DB;
+  lease: Lease;
+  watcher: TargetWatcher;
+  scraper: ScrapeManager;
+  maintenance: NodeJS.Timeout;
+  targets: Target[];
+}
+
 export class MetricsPlugin implements MattermostPlugin {
   private api: PluginAPI | undefined;
   private settings: Settings = {...defaultSettings};
   private readonly conformance: ConformanceRoutes | undefined;
+  private collection: Collection | undefined;
+  /** This process in the cluster's leadership lease. */
+  readonly nodeId = `${os.hostname()}#${randomUUID().slice(0, 8)}`;
   readonly warnings: PluginWarnings = {settings: [], metrics: null};
   /** Heavy work (block writes, compaction, dumps) runs here, off the event loop. */
   readonly workers = new WorkerPool(1);
@@ -55,16 +95,95 @@ export class MetricsPlugin implements MattermostPlugin {
     const changed = changedSettings(this.settings, settings);
     this.settings = settings;
     if (changed.length > 0) this.log.info('plugin settings applied', {changed: changed.join(',')});
+    const c = this.collection;
+    if (c && changed.length > 0) {
+      c.scraper.updateConfig(scrapeConfig(settings));
+      c.db.setRetention(settings.localRetentionHours * 3_600_000, settings.localRetentionSizeMB * 1024 * 1024);
+      await c.watcher.setConfig(await this.api.getUnsanitizedConfig(), settings);
+      if (changed.includes('dbPath')) this.log.warn('TSDB path changes take effect when the plugin is disabled and enabled again');
+    }
   }
 
   async onActivate(): Promise<void> {
     await this.ensureServerMetricsEnabled();
-    this.log.info('metrics plugin activated');
+    await this.startCollection();
+    this.log.info('metrics plugin activated', {node: this.nodeId, dataDir: this.collection?.db.dir ?? ''});
   }
 
   async onDeactivate(): Promise<void> {
     this.log.info('metrics plugin deactivating');
+    await this.stopCollection();
     await this.workers.close();
+  }
+
+  /** The local data directory: DBPath, relative to the server's working directory. */
+  dataDir(): string {
+    return path.resolve(process.cwd(), this.settings.dbPath);
+  }
+
+  targetHealth(): TargetHealth[] {
+    return this.collection?.scraper.health() ?? [];
+  }
+
+  private async startCollection(): Promise<void> {
+    const api = this.api;
+    if (!api || this.collection) return;
+    const settings = this.settings;
+    const pool = this.workers;
+    const runner: TaskRunner = {
+      writeHeadBlock: (input, transfer) => pool.run('tsdbWriteHeadBlock', input, transfer),
+      compact: (input) => pool.run('tsdbCompact', input),
+      retention: (input) => pool.run('tsdbRetention', input),
+    };
+    const db = DB.open({
+      dir: this.dataDir(),
+      retentionMs: settings.localRetentionHours * 3_600_000,
+      retentionBytes: settings.localRetentionSizeMB * 1024 * 1024,
+      logger: this.log,
+      runner,
+    });
+    const scraper = new ScrapeManager(db, scrapeConfig(settings), {logger: this.log});
+    let targets: Target[] = [];
+    const lease = new Lease(api, {
+      key: leaderKey,
+      nodeId: this.nodeId,
+      logger: this.log,
+      onAcquired: () => {
+        scraper.resume();
+        void scraper.sync(targets);
+      },
+      // A node that loses the lease stops scraping at once.
+      onLost: () => void scraper.stop(),
+    });
+    const watcher = new TargetWatcher({
+      config: await api.getUnsanitizedConfig(),
+      settings,
+      intervalMs: settings.scrapeIntervalSeconds * 1000,
+      logger: this.log,
+      onTargets: (t) => {
+        targets = t;
+        if (this.collection) this.collection.targets = t;
+        if (lease.isLeader) void scraper.sync(t);
+      },
+    });
+    const maintenance = setInterval(() => {
+      db.maintain().catch((err: Error) => this.log.error('tsdb upkeep failed', {error: err.message}));
+    }, maintenanceEveryMs);
+    maintenance.unref();
+    this.collection = {db, lease, watcher, scraper, maintenance, targets};
+    await watcher.start();
+    lease.start();
+  }
+
+  private async stopCollection(): Promise<void> {
+    const c = this.collection;
+    if (!c) return;
+    this.collection = undefined;
+    clearInterval(c.maintenance);
+    await c.lease.stop();
+    await c.scraper.stop();
+    await c.watcher.stop();
+    await c.db.close();
   }
 
   /** Rejects a System Console save with the reasons shown to the admin. */
@@ -89,7 +208,14 @@ export class MetricsPlugin implements MattermostPlugin {
   }
 
   async generateSupportData(_context: PluginContext): Promise<SupportFile[]> {
-    const status = {plugin: pluginId, generatedAt: new Date().toISOString(), warnings: this.warnings, note: 'metrics dump not implemented yet'};
+    const status = {
+      plugin: pluginId,
+      generatedAt: new Date().toISOString(),
+      node: this.nodeId,
+      warnings: this.warnings,
+      targets: this.targetHealth(),
+      note: 'metrics dumps in the Support Packet come with the dump jobs (issue 6)',
+    };
     return [{filename: 'mattermost-plugin-metrics/status.json', body: Buffer.from(JSON.stringify(status, null, 2))}];
   }
 

@@ -52,6 +52,8 @@ export interface TargetHealth {
   lastDurationMs: number | null;
   lastError: string | null;
   samples: number;
+  /** Samples of the last scrape the store refused (out of order, …). */
+  rejected: number;
 }
 
 /** The longest wait before a new target's first scrape (Prometheus may wait a whole interval). */
@@ -90,6 +92,7 @@ export class ScrapeLoop {
   private readonly now: () => number;
   private readonly fetchFn: typeof fetch;
   private lastFailure = '';
+  private lastRejected = 0;
   readonly health: TargetHealth;
 
   constructor(
@@ -101,12 +104,12 @@ export class ScrapeLoop {
     validateScrapeConfig(config);
     this.now = opts.now ?? Date.now;
     this.fetchFn = opts.fetch ?? fetch;
-    this.targetLabels = [
-      {name: 'instance', value: target.instance},
-      {name: 'job', value: target.job},
-      ...Object.entries(target.labels ?? {}).map(([name, value]) => ({name, value})),
-    ].sort((a, b) => (a.name < b.name ? -1 : 1));
-    this.health = {job: target.job, instance: target.instance, url: target.url, health: 'unknown', lastScrape: null, lastDurationMs: null, lastError: null, samples: 0};
+    // job and instance win over the same names among the extra labels.
+    const merged = new Map(Object.entries(target.labels ?? {}));
+    merged.set('job', target.job);
+    merged.set('instance', target.instance);
+    this.targetLabels = [...merged].map(([name, value]) => ({name, value})).sort((a, b) => (a.name < b.name ? -1 : 1));
+    this.health = {job: target.job, instance: target.instance, url: target.url, health: 'unknown', lastScrape: null, lastDurationMs: null, lastError: null, samples: 0, rejected: 0};
   }
 
   start(): void {
@@ -221,7 +224,13 @@ export class ScrapeLoop {
       scrape_series_added: added,
     };
     for (const name of reportNames) report.append(this.reportLabels(name), t, values[name]);
-    report.commit();
+    const committed = report.commit() as {rejectedTotal?: number; errors?: Array<{message: string}>} | undefined;
+    const rejected = committed?.rejectedTotal ?? 0;
+    this.health.rejected = rejected;
+    if (rejected > 0 && this.lastRejected === 0) {
+      this.opts.logger?.warn('the store rejected samples of a scrape', {job: this.target.job, instance: this.target.instance, rejected, first: committed?.errors?.[0]?.message ?? ''});
+    }
+    this.lastRejected = rejected;
     this.previous = seen;
     this.health.health = error === null ? 'up' : 'down';
     this.health.lastScrape = t;
@@ -249,8 +258,11 @@ const reportNames = ['up', 'scrape_duration_seconds', 'scrape_samples_scraped', 
 function describe(err: unknown): string {
   if (err instanceof ScrapeError) return err.message;
   if (err instanceof Error) {
-    const cause = (err as Error & {cause?: {code?: string; message?: string}}).cause;
-    return cause?.code ? `${err.message}: ${cause.code}${cause.message ? ` (${cause.message})` : ''}` : err.message;
+    // fetch reports "fetch failed" and puts the reason (ECONNREFUSED, ENOTFOUND, …) in cause.
+    const cause = (err as Error & {cause?: {code?: string; message?: string; errors?: Array<{message?: string}>}}).cause;
+    if (!cause) return err.message;
+    const detail = cause.message || cause.errors?.map((e) => e.message).join('; ') || cause.code || '';
+    return detail ? `${err.message}: ${detail}` : err.message;
   }
   return String(err);
 }

@@ -140,6 +140,12 @@ export class DB {
     return [...this.blocksByUlid.values()].map((b) => b.meta).sort((a, b) => a.minTime - b.minTime || compareStrings(a.ulid, b.ulid));
   }
 
+  /** Changes local retention (settings applied live); 0 = none. */
+  setRetention(retentionMs: number, retentionBytes: number): void {
+    this.opts.retentionMs = retentionMs;
+    this.opts.retentionBytes = retentionBytes;
+  }
+
   /** Regular upkeep: cut full blocks, compact, apply retention. */
   maintain(): Promise<void> {
     return this.serialized(async () => {
