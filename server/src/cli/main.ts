@@ -2,8 +2,11 @@
 
 import {parseArgs} from 'node:util';
 
+import {parseDuration} from './durations.ts';
+import {importFile} from './import.ts';
 import {inspect, printReport} from './inspect.ts';
 import type {CliIO} from './io.ts';
+import {scrapeCommand} from './scrape.ts';
 
 const usage = `usage: mm-metrics <command> [options]
 
@@ -11,6 +14,10 @@ commands:
   inspect <data-dir | dump.tar.gz> [--json]
       list blocks (range, series, samples, chunks, size) and verify every CRC and structure;
       exits 1 when anything is corrupt or no block is found
+  import <openmetrics-file> <data-dir>
+      append timestamped samples through the store (head, WAL) and flush them to blocks
+  scrape <url>... --data-dir <dir> [--interval 15s] [--timeout 10s] [--duration 10m] [--job name]
+      scrape Prometheus endpoints into a data dir; on Ctrl-C or after --duration, flush to blocks
   help
       this text
 `;
@@ -26,6 +33,49 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
         const report = await inspect(positionals[0]);
         printReport(report, io, values.json ?? false);
         return report.ok ? 0 : 1;
+      }
+      case 'import': {
+        const {positionals} = parseArgs({args: rest, allowPositionals: true, options: {}});
+        if (positionals.length !== 2) throw new UsageError('import takes a file and a data dir');
+        const r = await importFile(positionals[0], positionals[1], io);
+        const rejected = Object.entries(r.rejected).map(([k, n]) => `${n} ${k}`).join(', ');
+        io.out(`imported ${r.appended} of ${r.samples} samples into ${r.blocks} new block(s)${rejected ? `; rejected: ${rejected}` : ''}`);
+        return r.appended === r.samples ? 0 : 1;
+      }
+      case 'scrape': {
+        const {positionals, values} = parseArgs({
+          args: rest,
+          allowPositionals: true,
+          options: {'data-dir': {type: 'string'}, interval: {type: 'string'}, timeout: {type: 'string'}, duration: {type: 'string'}, job: {type: 'string'}},
+        });
+        if (positionals.length === 0) throw new UsageError('scrape needs at least one URL');
+        if (!values['data-dir']) throw new UsageError('scrape needs --data-dir');
+        const intervalMs = parseDuration(values.interval ?? '15s');
+        const timeoutMs = Math.min(parseDuration(values.timeout ?? '10s'), intervalMs);
+        const stop = new AbortController();
+        const onSignal = (): void => stop.abort();
+        process.once('SIGINT', onSignal);
+        process.once('SIGTERM', onSignal);
+        try {
+          const r = await scrapeCommand(
+            {
+              urls: positionals,
+              dataDir: values['data-dir'],
+              intervalMs,
+              timeoutMs,
+              durationMs: values.duration ? parseDuration(values.duration) : undefined,
+              job: values.job ?? 'mm-metrics',
+              signal: stop.signal,
+            },
+            io,
+          );
+          io.out(`flushed into ${r.blocks} new block(s) in ${values['data-dir']}`);
+          for (const d of r.down) io.err(`target down: ${d}`);
+          return 0;
+        } finally {
+          process.off('SIGINT', onSignal);
+          process.off('SIGTERM', onSignal);
+        }
       }
       case undefined:
       case 'help':
