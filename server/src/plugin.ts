@@ -14,6 +14,7 @@ import type {
   SupportFile,
 } from './bridge/mattermost/index.ts';
 import {changedSettings, defaultSettings, parseSettings, requireValidSettings, SettingsError, type Settings} from './config/mod.ts';
+import {Router, statusBody, tsdbStatsBody, type StatusSource} from './api/mod.ts';
 import {Lease} from './cluster/mod.ts';
 import {ConformanceRoutes, conformanceEnabled} from './conformance/routes.ts';
 import {ScrapeManager, type ScrapeConfig, type TargetHealth} from './scrape/mod.ts';
@@ -65,6 +66,7 @@ export class MetricsPlugin implements MattermostPlugin {
   private settings: Settings = {...defaultSettings};
   private readonly conformance: ConformanceRoutes | undefined;
   private collection: Collection | undefined;
+  private readonly router: Router;
   /** This process in the cluster's leadership lease. */
   readonly nodeId = `${os.hostname()}#${randomUUID().slice(0, 8)}`;
   readonly warnings: PluginWarnings = {settings: [], metrics: null};
@@ -73,6 +75,28 @@ export class MetricsPlugin implements MattermostPlugin {
 
   constructor(private readonly log: PluginLogger) {
     this.conformance = conformanceEnabled() ? new ConformanceRoutes(() => this.api, this.workers) : undefined;
+    this.router = new Router({
+      isAdmin: async (userId) => (await this.api?.hasPermissionTo(userId, 'manage_system')) ?? false,
+      onError: (request, err) => this.log.error('API request failed', {path: new URL(request.url).pathname, error: (err as Error).message}),
+    })
+      .add('GET', '/status', async () => Response.json(await statusBody(this.statusSource())))
+      .add('GET', '/tsdb/stats', () => Response.json(tsdbStatsBody(this.statusSource().store())));
+  }
+
+  private statusSource(): StatusSource {
+    const c = this.collection;
+    return {
+      node: this.nodeId,
+      isLeader: () => c?.lease.isLeader ?? false,
+      leader: async () => {
+        if (!c) return null;
+        const st = await c.lease.status();
+        return st.holder ? {...st.holder, ageMs: st.ageMs} : null;
+      },
+      targets: () => this.targetHealth(),
+      store: () => (c ? {...c.db.stats(), dataDir: c.db.dir} : null),
+      warnings: () => this.warnings,
+    };
   }
 
   setAPI(api: PluginAPI): void {
@@ -196,7 +220,7 @@ export class MetricsPlugin implements MattermostPlugin {
   async serveHTTP(request: Request, _context: PluginContext): Promise<Response> {
     const handled = await this.conformance?.handle(request);
     if (handled) return handled;
-    return Response.json({error: `not found: ${new URL(request.url).pathname}`}, {status: 404});
+    return this.router.handle(request);
   }
 
   async serveMetrics(request: Request, context: PluginContext): Promise<Response> {

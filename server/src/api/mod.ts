@@ -1,0 +1,3 @@
+// The plugin's HTTP API behind ServeHTTP.
+export {errorResponse, HttpError, Router, type Handler, type Params, type RouterOptions} from './router.ts';
+export {statusBody, tsdbStatsBody, type StatusSource} from './status.ts';
