@@ -3,6 +3,7 @@
 // and parsing the harness's "ok / not ok" lines.
 import {spawnSync} from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 
 export const ROOT = path.resolve(import.meta.dirname, '..', '..');
@@ -123,14 +124,18 @@ export function parseHarnessOutput(stdout: string): {checks: Check[]; summary?: 
 
 /** Runs the harness synchronously with the given arguments. */
 export function runHarness(args: string[], opts: {env?: NodeJS.ProcessEnv; timeoutMs?: number} = {}): HarnessRun {
+  // The plugin inherits the host's working directory (Mattermost's install dir) and keeps
+  // its store there: give each run a scratch one instead of the repository.
+  const cwd = fs.mkdtempSync(path.join(os.tmpdir(), 'goharness-cwd-'));
   const r = spawnSync(HARNESS, args, {
-    cwd: ROOT,
+    cwd,
     encoding: 'utf8',
     stdio: ['ignore', 'pipe', 'pipe'],
     timeout: opts.timeoutMs ?? 15 * 60 * 1000,
     maxBuffer: 64 * 1024 * 1024,
     env: opts.env ?? process.env,
   });
+  fs.rmSync(cwd, {recursive: true, force: true});
   const parsed = parseHarnessOutput(r.stdout ?? '');
   return {
     status: r.status,
