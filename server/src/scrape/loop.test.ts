@@ -7,6 +7,7 @@ import {after, before, test} from 'node:test';
 
 import client from 'prom-client';
 
+import {Head} from '../tsdb/head/mod.ts';
 import type {Labels} from '../tsdb/labels/mod.ts';
 import {ScrapeLoop, ScrapeManager, type Appendable, type ScrapeConfig, type ScrapeTarget} from './mod.ts';
 
@@ -22,8 +23,9 @@ class Recorder implements Appendable {
   appender() {
     const staged: Row[] = [];
     return {
-      append: (ls: Labels, t: number, v: number, stale?: boolean) => {
+      appendByRef: (_ref: number, ls: Labels, t: number, v: number, stale?: boolean) => {
         staged.push({series: ls.map((l) => `${l.name}=${l.value}`).join(','), t, v, stale: !!stale});
+        return 0; // no refs: the loop appends by labels every time
       },
       commit: () => void this.rows.push(...staged),
       rollback: () => void (staged.length = 0),
@@ -201,4 +203,39 @@ void test('settings change live: a shorter interval applies without a restart', 
   await mgr.stop();
   assert.ok(rec.of('up').filter((r) => !r.stale).length >= 4, `${rec.of('up').length} scrapes`);
   assert.throws(() => mgr.updateConfig(cfg({intervalMs: 100, timeoutMs: 200})), /must not exceed/);
+});
+
+void test('series cache with a real head: by ref, one series for two texts, refs the head dropped, settings changes', async () => {
+  const head = new Head();
+  let now = 1_700_000_000_000;
+  const loop = new ScrapeLoop(target('/exposed', 'n:1'), head, cfg(), {now: () => (now += 60_000)});
+  const values = (name: string) => [...head.select([{type: '=', name: '__name__', value: name}], 0, Infinity)].map((s) => [...s.samples].map((x) => (x.stale ? 'stale' : x.v)));
+  // The same series twice (labels in another order): the first wins, as before.
+  exposed = 'm{a="1",b="2"} 1\nm{b="2",a="1"} 2\nn 3\n';
+  await loop.scrapeOnce();
+  exposed = 'm{a="1",b="2"} 4\nm{b="2",a="1"} 5\nn 6\n';
+  await loop.scrapeOnce();
+  assert.deepEqual(values('m'), [[1, 4]]);
+  assert.equal(loop.health.rejected, 0);
+  assert.equal(loop.health.samples, 2);
+  // n vanishes (stale marker), comes back; the head drops every series meanwhile: refs fall back to labels.
+  exposed = 'm{a="1",b="2"} 7\n';
+  await loop.scrapeOnce();
+  head.truncate(now + 1);
+  head.truncate(now + 1);
+  assert.equal(head.stats().series, 0);
+  exposed = 'm{a="1",b="2"} 8\nn 9\n';
+  await loop.scrapeOnce();
+  assert.equal(loop.health.rejected, 0);
+  assert.deepEqual(values('m'), [[8]]);
+  assert.deepEqual(values('n'), [[9]]);
+  assert.equal(values('scrape_series_added').at(0)?.at(-1), 1); // n is new again; m was in the last scrape
+  // A stricter label limit applies to series the cache already knows: the scrape fails and
+  // appends nothing (a loop that was never started does not report failures).
+  loop.updateConfig(cfg({labelLimit: 2}));
+  await loop.scrapeOnce();
+  assert.deepEqual(values('m'), [[8]]);
+  loop.updateConfig(cfg());
+  await loop.scrapeOnce();
+  assert.deepEqual(values('m'), [[8, 8]]);
 });

@@ -2,9 +2,13 @@
 // parse, append with target labels, staleness markers for series that vanished,
 // and the synthetic report series. A failed scrape appends nothing but the report
 // (up=0) and the staleness markers of the previous scrape's series.
+//
+// Each loop keeps a ScrapeCache of its target's series, so a series seen before costs a
+// lookup by its exposed text: no labels are built, the store is addressed by ref.
 
 import type {Label, Labels} from '../tsdb/labels/mod.ts';
-import {parseEach, readBody, ScrapeError, scrapeRequestHeaders} from './parser/mod.ts';
+import {type CachedSeries, ScrapeCache} from './cache.ts';
+import {parseEach, readBody, ScrapeError, scrapeRequestHeaders, type SeriesCache} from './parser/mod.ts';
 
 export interface ScrapeTarget {
   job: string;
@@ -17,7 +21,12 @@ export interface ScrapeTarget {
 
 /** Where samples go; the head's appender fits. Values for stale markers are ignored. */
 export interface ScrapeAppender {
-  append(series: Labels, t: number, v: number, stale?: boolean): unknown;
+  /**
+   * Stages a sample of `labels`. `ref` is what this returned for the same labels before (0
+   * the first time); the store may address the series by it, and must fall back to the
+   * labels when it no longer knows it. Returns the ref to pass next time (0: none).
+   */
+  appendByRef(ref: number, labels: Labels, t: number, v: number, stale?: boolean): number;
   commit(): unknown;
   rollback(): void;
 }
@@ -65,12 +74,6 @@ export interface LoopOptions {
   logger?: ScrapeLogger;
 }
 
-function labelKey(ls: Labels): string {
-  let k = '';
-  for (const l of ls) k += `${l.name}\xff${l.value}\xfe`;
-  return k;
-}
-
 /** FNV-1a of the target identity: a stable offset so many targets do not fire together. */
 function offsetFor(t: ScrapeTarget, spreadMs: number): number {
   let h = 0x811c9dc5;
@@ -86,9 +89,16 @@ export class ScrapeLoop {
   private running = false;
   private inFlight: Promise<void> | undefined;
   private abort: AbortController | undefined;
-  /** Series appended by the last scrape, for staleness. */
-  private previous = new Map<string, Labels>();
+  /** Scrapes so far; a series seen by scrape `iter` is part of the current scrape. */
+  private iter = 0;
+  /** Series of the last completed scrape, for staleness markers and scrape_series_added. */
+  private previous: CachedSeries[] = [];
+  /** `iter` of the last scrape if it succeeded, else -1 (new series have seen = 0). */
+  private previousIter = -1;
+  /** The series of the last successful scrape. */
+  private readonly cache = new ScrapeCache();
   private readonly targetLabels: Label[];
+  private readonly report: CachedSeries[];
   private readonly now: () => number;
   private readonly fetchFn: typeof fetch;
   private lastFailure = '';
@@ -109,6 +119,7 @@ export class ScrapeLoop {
     merged.set('job', target.job);
     merged.set('instance', target.instance);
     this.targetLabels = [...merged].map(([name, value]) => ({name, value})).sort((a, b) => (a.name < b.name ? -1 : 1));
+    this.report = reportNames.map((name) => ({labels: [{name: '__name__', value: name}, ...this.targetLabels], ref: 0, seen: 0}));
     this.health = {job: target.job, instance: target.instance, url: target.url, health: 'unknown', lastScrape: null, lastDurationMs: null, lastError: null, samples: 0, rejected: 0};
   }
 
@@ -123,6 +134,8 @@ export class ScrapeLoop {
     validateScrapeConfig(config);
     const intervalChanged = config.intervalMs !== this.config.intervalMs;
     this.config = config;
+    // Labels made from a text depend on honor_labels and the limits: build them again.
+    this.cache.clearTexts();
     if (intervalChanged && this.running && !this.inFlight) this.schedule(offsetFor(this.target, Math.min(firstScrapeWithinMs, config.intervalMs)));
   }
 
@@ -135,11 +148,12 @@ export class ScrapeLoop {
     if (markStale) {
       const app = this.store.appender();
       const t = this.now();
-      for (const ls of this.previous.values()) app.append(ls, t, NaN, true);
-      for (const name of reportNames) app.append(this.reportLabels(name), t, NaN, true);
+      for (const s of this.previous) app.appendByRef(s.ref, s.labels, t, NaN, true);
+      for (const s of this.report) app.appendByRef(s.ref, s.labels, t, NaN, true);
       app.commit();
     }
-    this.previous.clear();
+    this.previous = [];
+    this.cache.clear();
   }
 
   /** One scrape now (tests, and the scheduler). */
@@ -172,10 +186,27 @@ export class ScrapeLoop {
     this.abort = abort;
     const timeout = setTimeout(() => abort.abort(new ScrapeError(`context deadline exceeded (${cfg.timeoutMs} ms)`)), cfg.timeoutMs);
     const app = this.store.appender();
-    const seen = new Map<string, Labels>();
+    const iter = ++this.iter;
+    const previousIter = this.previousIter;
+    let current: CachedSeries[] = [];
     let scraped = 0;
     let added = 0;
     let error: string | null = null;
+    // A series goes into this scrape once; a duplicate (same labels, maybe exposed with another
+    // text) is dropped, as Prometheus does within one scrape.
+    const appendTo = (s: CachedSeries, ts: number, v: number): void => {
+      if (s.seen === iter) return;
+      if (s.seen !== previousIter) added++;
+      s.seen = iter;
+      current.push(s);
+      s.ref = app.appendByRef(s.ref, s.labels, ts, v);
+    };
+    this.cache.begin();
+    const cache: SeriesCache<CachedSeries> = {
+      get: (text) => this.cache.get(text),
+      expected: () => this.cache.expected(),
+      hit: (s, v, ts) => appendTo(s, ts ?? t, v),
+    };
     try {
       const response = await this.fetchFn(this.target.url, {
         headers: scrapeRequestHeaders(cfg.timeoutMs / 1000),
@@ -193,20 +224,15 @@ export class ScrapeLoop {
           labelValueLengthLimit: cfg.labelValueLengthLimit,
           target: {labels: this.targetLabels, honorLabels: cfg.honorLabels, honorTimestamps: cfg.honorTimestamps, scrapeTime: t},
         },
-        (s) => {
-          const key = labelKey(s.labels);
-          if (seen.has(key)) return; // Prometheus drops duplicates within one scrape
-          seen.set(key, s.labels);
-          if (!this.previous.has(key)) added++;
-          app.append(s.labels, s.timestamp ?? t, s.value);
-        },
+        (sample, text) => appendTo(this.cache.add(sample.labels, text), sample.timestamp ?? t, sample.value),
+        cache,
       );
       scraped = summary.total;
     } catch (err) {
       app.rollback();
       // Stopped mid-scrape: this scrape never happened; stop() writes the staleness markers.
       if (!this.running) return;
-      seen.clear();
+      current = [];
       added = 0;
       error = abort.signal.aborted && abort.signal.reason instanceof Error ? abort.signal.reason.message : describe(err);
     } finally {
@@ -214,16 +240,19 @@ export class ScrapeLoop {
     }
     const report = error === null ? app : this.store.appender();
     // Series of the previous scrape missing from this one (all of them after a failure) go stale.
-    for (const [key, ls] of this.previous) if (!seen.has(key)) report.append(ls, t, NaN, true);
+    for (const s of this.previous) if (error !== null || s.seen !== iter) s.ref = report.appendByRef(s.ref, s.labels, t, NaN, true);
     const duration = (performance.now() - startedAt) / 1000;
     const values: Record<(typeof reportNames)[number], number> = {
       up: error === null ? 1 : 0,
       scrape_duration_seconds: duration,
       scrape_samples_scraped: scraped,
-      scrape_samples_post_metric_relabeling: seen.size,
+      scrape_samples_post_metric_relabeling: current.length,
       scrape_series_added: added,
     };
-    for (const name of reportNames) report.append(this.reportLabels(name), t, values[name]);
+    for (let i = 0; i < reportNames.length; i++) {
+      const s = this.report[i];
+      s.ref = report.appendByRef(s.ref, s.labels, t, values[reportNames[i]]);
+    }
     const committed = report.commit() as {rejectedTotal?: number; errors?: Array<{message: string}>} | undefined;
     const rejected = committed?.rejectedTotal ?? 0;
     this.health.rejected = rejected;
@@ -231,20 +260,19 @@ export class ScrapeLoop {
       this.opts.logger?.warn('the store rejected samples of a scrape', {job: this.target.job, instance: this.target.instance, rejected, first: committed?.errors?.[0]?.message ?? ''});
     }
     this.lastRejected = rejected;
-    this.previous = seen;
+    this.previous = current;
+    this.previousIter = error === null ? iter : -1;
+    if (error === null) this.cache.keepOnly(iter, current.length);
+    else this.cache.clear();
     this.health.health = error === null ? 'up' : 'down';
     this.health.lastScrape = t;
     this.health.lastDurationMs = duration * 1000;
     this.health.lastError = error;
-    this.health.samples = seen.size;
+    this.health.samples = current.length;
     // One log line per change of failure, not one per scrape.
     if (error !== null && error !== this.lastFailure) this.opts.logger?.warn('scrape failed', {job: this.target.job, instance: this.target.instance, error});
     if (error === null && this.lastFailure) this.opts.logger?.info('scrape recovered', {job: this.target.job, instance: this.target.instance});
     this.lastFailure = error ?? '';
-  }
-
-  private reportLabels(name: string): Label[] {
-    return [{name: '__name__', value: name}, ...this.targetLabels];
   }
 }
 

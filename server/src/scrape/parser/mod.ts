@@ -13,6 +13,7 @@ export {
   type ParseOptions,
   type ParseResult,
   type ParseSummary,
+  type SeriesCache,
   verifyLabelLimits,
 } from './parse.ts';
 export {applyTargetLabels, type TargetOptions} from './target.ts';

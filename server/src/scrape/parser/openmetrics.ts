@@ -7,7 +7,7 @@
 
 import {SyntaxFailure} from './errors.ts';
 import {goInt64, lastFloatError, parseGoFloat} from './float.ts';
-import {type EntrySink, type Source} from './source.ts';
+import {type EntrySink, SeriesTokens, type Source} from './source.ts';
 
 const T_INVALID = -1;
 const T_EOF = 0;
@@ -104,8 +104,9 @@ class OMParser {
   private start = 0;
   private state = S_INIT;
   private entryStart = 0;
-  private readonly pairs: string[] = [];
-  private readonly epairs: string[] = [];
+  private readonly tokens: SeriesTokens;
+  /** Exemplar labels: validated, never decoded. */
+  private readonly exemplarTokens: SeriesTokens;
 
   constructor(
     private readonly src: Source,
@@ -113,6 +114,8 @@ class OMParser {
   ) {
     this.s = src.s;
     this.n = src.s.length;
+    this.tokens = new SeriesTokens(src);
+    this.exemplarTokens = new SeriesTokens(src);
   }
 
   private next(): number {
@@ -441,11 +444,12 @@ class OMParser {
   }
 
   private series(sink: EntrySink): void {
-    const name = this.s.slice(this.start, this.i);
-    let n = 0;
+    const series = this.tokens;
+    series.begin(this.start, this.i);
     let t = this.lex();
     if (t === T_BOPEN) {
-      n = this.labels(this.pairs);
+      this.labels(series);
+      series.end = this.i;
       t = this.lex();
     }
     const v = this.floatValue(t, 'metric');
@@ -458,27 +462,29 @@ class OMParser {
       case T_LINEBREAK:
         break;
       case T_COMMENT:
-        this.exemplar(name);
+        this.exemplar(series);
         break;
       case T_TIMESTAMP:
         ts = this.timestamp('timestamp');
         t = this.lex();
-        if (t === T_COMMENT) this.exemplar(name);
+        if (t === T_COMMENT) this.exemplar(series);
         else if (t !== T_LINEBREAK) this.fail('expected next entry after timestamp', t);
         break;
       default:
         this.fail('expected timestamp or # symbol', t);
     }
-    sink.series(name, this.pairs, n, v, ts, this.entryStart);
+    sink.series(series, v, ts, this.entryStart);
   }
 
   // Exemplars are validated like Prometheus does, then dropped (no exemplar storage).
-  private exemplar(name: string): void {
+  private exemplar(series: SeriesTokens): void {
     // Prometheus before 2.48 (e.g. Debian's 2.42): only _total and _bucket series may carry exemplars.
-    if (this.exemplarNameCheck && !name.endsWith('_total') && !name.endsWith('_bucket')) {
-      this.failAt(`metric name ${name} does not support exemplars`);
+    if (this.exemplarNameCheck) {
+      const name = series.name();
+      if (!name.endsWith('_total') && !name.endsWith('_bucket')) this.failAt(`metric name ${name} does not support exemplars`);
     }
-    this.labels(this.epairs);
+    this.exemplarTokens.begin(this.start, this.start);
+    this.labels(this.exemplarTokens);
     this.floatValue(this.lex(), 'exemplar labels');
     const t = this.lex();
     switch (t) {
@@ -499,14 +505,13 @@ class OMParser {
   }
 
   // openmetricsparse parseLVals: `{}` or `{a="b",c="d"}`; no trailing comma, no spaces.
-  private labels(pairs: string[]): number {
-    let n = 0;
+  private labels(series: SeriesTokens): void {
     let first = true;
     for (;;) {
       let t = this.lex();
       switch (t) {
         case T_BCLOSE:
-          return n;
+          return;
         case T_COMMA:
           if (first) this.fail('expected label name or left brace', t);
           t = this.lex();
@@ -520,7 +525,8 @@ class OMParser {
           this.fail('expected comma or left brace', t);
       }
       first = false;
-      const lname = this.s.slice(this.start, this.i);
+      const nameStart = this.start;
+      const nameEnd = this.i;
       t = this.lex();
       if (t !== T_EQUAL) this.fail('expected equal', t);
       t = this.lex();
@@ -528,9 +534,7 @@ class OMParser {
       if (!this.src.validUtf8(this.start, this.i)) {
         this.failAt(`invalid UTF-8 label value: ${JSON.stringify(this.s.slice(this.start, this.i))}`);
       }
-      pairs[2 * n] = lname;
-      pairs[2 * n + 1] = this.src.labelValue(this.start + 1, this.i - 1);
-      n++;
+      series.add(nameStart, nameEnd, this.start + 1, this.i - 1);
     }
   }
 }

@@ -5,7 +5,7 @@ import type {Label, Labels} from '../../tsdb/labels/mod.ts';
 import {LimitError, ParseError, SyntaxFailure} from './errors.ts';
 import {type ExpositionFormat, negotiate} from './mediatype.ts';
 import {parseOpenMetrics} from './openmetrics.ts';
-import {type EntrySink, Source} from './source.ts';
+import {type EntrySink, type SeriesTokens, Source} from './source.ts';
 import {applyTargetLabels, prepareTarget, type TargetOptions} from './target.ts';
 import {parseText} from './text.ts';
 
@@ -60,6 +60,25 @@ export interface ParseSummary {
   total: number;
 }
 
+/**
+ * A per-target series cache, as Prometheus' scrape loop keeps one (scrapeCache): the series
+ * text as exposed (metric name and label set, e.g. `a_total{b="c"}`) → what the caller made
+ * of that sample's labels. The final labels, their validity and the label limits depend only
+ * on that text and the options, so on a hit nothing is built or checked again — the caller
+ * must drop its entries when the options (target labels, honor_*, limits) change.
+ */
+export interface SeriesCache<E> {
+  get(series: string): E | undefined;
+  /** A sample whose series `get` knew; `timestamp` as in ParsedSample. */
+  hit(entry: E, value: number, timestamp: number | undefined): void;
+  /**
+   * The text of a known series the cache expects next (exporters print their series in the
+   * same order every time), if any. Where the body reads exactly so, the text parser skips
+   * lexing that label set and calls `get` with this very string.
+   */
+  expected(): string | undefined;
+}
+
 /** Resolves the format for a Content-Type; throws ParseError for protobuf (never requested). */
 export function formatFor(contentType: string | null | undefined): 'text' | 'openmetrics' {
   const f: ExpositionFormat = negotiate(contentType);
@@ -87,12 +106,18 @@ export function parse(body: Buffer | Uint8Array | string, contentType: string | 
  * ScrapeError afterwards (sample limit, a later syntax error), samples already delivered
  * must be discarded by the caller (e.g. appender rollback). With a sample limit, samples
  * past the limit are not delivered.
+ *
+ * With a `cache`, samples whose series text it knows go to `cache.hit` instead, and
+ * `onSample` gets the series text to cache the sample's labels under. The text is undefined
+ * without a cache, and for bodies that are not valid UTF-8: those are decoded byte by byte,
+ * so the same text could stand for other labels in a UTF-8 body.
  */
-export function parseEach(
+export function parseEach<E = never>(
   body: Buffer | Uint8Array | string,
   contentType: string | null | undefined,
   opts: ParseOptions,
-  onSample: (s: ParsedSample) => void,
+  onSample: (s: ParsedSample, series: string | undefined) => void,
+  cache?: SeriesCache<E>,
 ): ParseSummary {
   const format = formatFor(contentType);
   const src = new Source(body);
@@ -103,17 +128,30 @@ export function parseEach(
   const valueLimit = opts.labelValueLengthLimit ?? 0;
   const checkLimits = labelLimit > 0 || nameLimit > 0 || valueLimit > 0;
   const target = opts.target ? prepareTarget(opts.target) : undefined;
+  const useCache = cache !== undefined && !src.bytes;
+  const pairs: string[] = [];
   let total = 0;
 
   const sink: EntrySink = {
-    series(name, pairs, n, value, ts, entryStart) {
+    series(series, value, ts, entryStart) {
       total++;
       if (sampleLimit > 0 && total > sampleLimit) return; // keep parsing: syntax errors win
-      let sample = buildSample(name, pairs, n, value, ts, entryStart);
+      let text: string | undefined;
+      if (useCache) {
+        text = series.text();
+        const entry = cache.get(text);
+        if (entry !== undefined) {
+          cache.hit(entry, value, target === undefined || (target.honorTimestamps && ts !== undefined) ? ts : target.scrapeTime);
+          return;
+        }
+        if (series.known !== undefined) throw new Error('series cache: get() does not know the text expected() returned');
+      }
+      let sample = buildSample(series, pairs, value, ts, entryStart);
       if (target) sample = applyTargetLabels(sample, target.labels, target);
       if (checkLimits) verifyLabelLimits(sample.labels, labelLimit, nameLimit, valueLimit);
-      onSample(sample);
+      onSample(sample, text);
     },
+    expected: () => (useCache ? cache.expected() : undefined),
     meta(kind, name, text) {
       let f = families.get(name);
       if (!f) families.set(name, (f = {type: 'unknown', help: '', unit: ''}));
@@ -151,15 +189,10 @@ function syntaxAt(reason: string, entryStart: number): SyntaxFailure {
 }
 
 /** Builds the sorted label set Prometheus would store for one exposed sample. */
-function buildSample(
-  name: string,
-  pairs: string[],
-  n: number,
-  value: number,
-  ts: number | undefined,
-  entryStart: number,
-): ParsedSample {
-  const labels: Label[] = [{name: '__name__', value: name}];
+function buildSample(series: SeriesTokens, pairs: string[], value: number, ts: number | undefined, entryStart: number): ParsedSample {
+  const n = series.n;
+  series.decode(pairs);
+  const labels: Label[] = [{name: '__name__', value: series.name()}];
   let empty: string[] | undefined;
   for (let k = 0; k < n; k++) {
     const v = pairs[2 * k + 1];

@@ -98,13 +98,73 @@ export function unescapeHelp(v: string): string {
   return out + v.slice(last);
 }
 
+/**
+ * The current sample's series as offsets into `Source.s`; the parsers reuse one per body.
+ * Strings are made only on demand: a scrape cache that knows the series text (`text()`)
+ * never decodes the labels.
+ */
+export class SeriesTokens {
+  nameStart = 0;
+  nameEnd = 0;
+  /** End of the label set (after `}`), or `nameEnd` without one. */
+  end = 0;
+  /** Label pairs (without `__name__`). */
+  n = 0;
+  /** Set when the parser matched the sink's expected text and skipped the labels (n = 0). */
+  known: string | undefined;
+  /** Per pair: name start, name end, value start, value end (inside the quotes, escapes still in). */
+  private readonly offs: number[] = [];
+
+  constructor(private readonly src: Source) {}
+
+  begin(nameStart: number, nameEnd: number): void {
+    this.nameStart = nameStart;
+    this.nameEnd = nameEnd;
+    this.end = nameEnd;
+    this.n = 0;
+    this.known = undefined;
+  }
+
+  /** Adds a label; the value token's UTF-8 validity is the parser's to check. */
+  add(nameStart: number, nameEnd: number, valueStart: number, valueEnd: number): void {
+    const o = this.offs;
+    const k = 4 * this.n++;
+    o[k] = nameStart;
+    o[k + 1] = nameEnd;
+    o[k + 2] = valueStart;
+    o[k + 3] = valueEnd;
+  }
+
+  name(): string {
+    return this.src.s.slice(this.nameStart, this.nameEnd);
+  }
+
+  /** The series as exposed: metric name and label set (a scrape cache key). */
+  text(): string {
+    return this.known ?? this.src.s.slice(this.nameStart, this.end);
+  }
+
+  /** Fills `pairs` with `[name0, value0, name1, value1, …]` (label escapes applied). */
+  decode(pairs: string[]): void {
+    const o = this.offs;
+    const s = this.src.s;
+    for (let k = 0; k < this.n; k++) {
+      pairs[2 * k] = s.slice(o[4 * k], o[4 * k + 1]);
+      pairs[2 * k + 1] = this.src.labelValue(o[4 * k + 2], o[4 * k + 3]);
+    }
+  }
+}
+
 /** What a parser reports, in exposition order. */
 export interface EntrySink {
+  /** One sample; `series` is valid only during the call. */
+  series(series: SeriesTokens, value: number, ts: number | undefined, entryStart: number): void;
   /**
-   * One sample. `pairs` is a reused flat array `[name0, value0, name1, value1, …]` holding
-   * `n` decoded label pairs (without `__name__`), valid only during the call.
+   * The series text (name and label set) the sink expects next, if any. Where a series
+   * reads exactly so and the text ends with its label set, the parser may skip lexing the
+   * labels and report `series.known` — the sink must have accepted that text before.
    */
-  series(name: string, pairs: string[], n: number, value: number, ts: number | undefined, entryStart: number): void;
+  expected(): string | undefined;
   /** A `# HELP` (0), `# TYPE` (1) or `# UNIT` (2) line; text already unescaped/validated. */
   meta(kind: 0 | 1 | 2, name: string, text: string): void;
 }

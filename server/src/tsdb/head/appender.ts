@@ -127,8 +127,7 @@ export class HeadAppender {
    * series is unknown (ref garbage-collected: append by labels) or the labels invalid.
    */
   append(series: number | Labels | Readonly<Record<string, string>>, t: number, v: number, stale = false): number {
-    const buf = this.buf;
-    if (buf === null) throw new Error('appender already committed or rolled back');
+    if (this.buf === null) throw new Error('appender already committed or rolled back');
     const head = this.head;
     let s: MemSeries | null | undefined;
     if (typeof series === 'number') {
@@ -144,6 +143,23 @@ export class HeadAppender {
         return 0;
       }
     }
+    return this.stage(s, t, v, stale);
+  }
+
+  /**
+   * Prometheus' Append(ref, lset, t, v): by `ref` while the head knows it, else by `labels`
+   * (0, or a series garbage-collected since). For a scrape cache, which keeps the returned
+   * ref per series and cannot tell when the head dropped one.
+   */
+  appendByRef(ref: number, labels: Labels, t: number, v: number, stale = false): number {
+    if (this.buf === null) throw new Error('appender already committed or rolled back');
+    const s = ref > 0 ? this.head.byRef.get(ref) : undefined;
+    return s !== undefined ? this.stage(s, t, v, stale) : this.append(labels, t, v, stale);
+  }
+
+  private stage(s: MemSeries, t: number, v: number, stale: boolean): number {
+    const buf = this.buf!;
+    const head = this.head;
     s.touchGen = head.gen;
     const ref = s.ref;
     if (!Number.isSafeInteger(t)) {

@@ -65,6 +65,17 @@ export function labelsSorted(ls: Labels): boolean {
   return true;
 }
 
+/**
+ * `s` as a string of its own. V8 makes a substring of 13 or more characters a view into its
+ * parent, so a label value sliced from a 2 MB scrape body would keep the whole body alive
+ * for as long as it is stored; concatenating first makes slice() copy from a fresh flat
+ * string. For strings kept long-term (interned labels, scrape caches); cheap enough for
+ * new series, not meant for every sample.
+ */
+export function detached(s: string): string {
+  return s.length < 13 ? s : (' ' + s).slice(1);
+}
+
 /** A stable string key for a label set (for maps). */
 export function labelsKey(ls: Labels): string {
   let s = '';

@@ -1,2 +1,2 @@
 // Public surface of tsdb/labels.
-export {type Label, type Labels, compareLabels, compareStrings, labelValue, labelsKey, labelsString, toLabels} from './labels.ts';
+export {type Label, type Labels, compareLabels, compareStrings, detached, labelValue, labelsKey, labelsString, toLabels} from './labels.ts';
