@@ -59,7 +59,10 @@ void test('status shows the leader, a healthy target with its last scrape, and t
   assert.equal(body.targets[0].health, 'up');
   assert.ok(body.lastScrape > 0);
   assert.ok(body.store.headSeries > 0 && body.store.dataDir.endsWith(path.join('mattermost-plugin-metrics', 'data')));
-  assert.deepEqual(body.warnings, {settings: [], metrics: null});
+  assert.deepEqual(body.warnings, {settings: [], metrics: null, fileStore: null});
+  assert.match(body.remote.fileStore, /local/);
+  assert.ok(body.remote.sync.totals.passes >= 1, JSON.stringify(body.remote.sync));
+  assert.equal(body.remote.usage.blocks, 0);
   const stats = (await (await get('/tsdb/stats')).json()) as Record<string, number>;
   assert.ok(stats.num_samples > 0 && stats.num_series > 0 && stats.min_t > 0 && stats.max_t >= stats.min_t);
 });

@@ -7,6 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import {test} from 'node:test';
 
+import {verifyBlock, writeBlock} from '../server/src/tsdb/block/mod.ts';
 import {DB} from '../server/src/tsdb/db.ts';
 import {startDevHost} from './devhost.ts';
 import type {LogEntry} from './log.ts';
@@ -38,6 +39,28 @@ void test('the plugin scrapes the node it runs on and keeps the samples', async 
     assert.ok(names.some((n) => n.startsWith('mattermost_')), names.join(','));
     await db.close();
   } finally {
+    await fs.rm(dir, {recursive: true, force: true});
+  }
+});
+
+void test('blocks in the local store reach the file store at start-up, meta.json last', async () => {
+  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'devhost-sync-'));
+  const dataDir = path.join(dir, 'mattermost-plugin-metrics/data');
+  const t0 = Date.now() - 3 * 3_600_000;
+  const {ulid} = writeBlock(dataDir, [{labels: {__name__: 'up', job: 'prometheus', instance: 'x:8067'}, samples: [{t: t0, v: 1}, {t: t0 + 60_000, v: 1}]}]);
+  const h = await startDevHost({dir, port: 0, metricsPort: 0, pluginExe: 'tsx', logWrite: () => {}});
+  try {
+    const remote = path.join(dir, 'filestore', 'plugin-data/mattermost-plugin-metrics/data', ulid);
+    let files: string[] = [];
+    for (let i = 0; i < 100; i++) {
+      files = await fs.readdir(remote).catch(() => []);
+      if (files.includes('meta.json')) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.deepEqual(files.sort(), ['chunks', 'index', 'meta.json', 'mm-manifest.json', 'tombstones']);
+    assert.deepEqual(verifyBlock(remote), []);
+  } finally {
+    await h.stop();
     await fs.rm(dir, {recursive: true, force: true});
   }
 });

@@ -17,7 +17,9 @@ import {changedSettings, defaultSettings, parseSettings, requireValidSettings, S
 import {Router, statusBody, tsdbStatsBody, type StatusSource} from './api/mod.ts';
 import {Lease} from './cluster/mod.ts';
 import {ConformanceRoutes, conformanceEnabled} from './conformance/routes.ts';
+import {backendFromConfig, type FileBackend} from './filestore/mod.ts';
 import {ScrapeManager, type ScrapeConfig, type TargetHealth} from './scrape/mod.ts';
+import {BlockSyncer} from './sync/mod.ts';
 import {TargetWatcher, type Target} from './targets/mod.ts';
 import {DB, type TaskRunner} from './tsdb/db.ts';
 import {WorkerPool} from './worker/mod.ts';
@@ -30,12 +32,23 @@ export interface PluginWarnings {
   settings: string[];
   /** The server's own metrics are off and could not be turned on (licence). */
   metrics: string | null;
+  /** The file store is not usable (bad FileSettings); blocks stay local only. */
+  fileStore: string | null;
 }
 
 /** Upkeep of the store (block cuts, compaction, retention). */
 const maintenanceEveryMs = 60_000;
 /** Only one node scrapes; the others stand by. */
 const leaderKey = 'leader_scrape';
+
+function syncSettings(s: Settings) {
+  return {
+    retentionDays: s.retentionDurationDays,
+    periodMinutes: s.fileStoreSyncPeriodMinutes,
+    cleanupPeriodMinutes: s.fileStoreCleanupPeriodMinutes,
+    dumpRetention: {retentionDays: s.dumpRetentionDays, totalMB: s.dumpRetentionTotalMB},
+  };
+}
 
 function scrapeConfig(s: Settings): ScrapeConfig {
   return {
@@ -59,6 +72,9 @@ interface Collection {
   scraper: ScrapeManager;
   maintenance: NodeJS.Timeout;
   targets: Target[];
+  /** Null when the file store could not be set up (see warnings.fileStore). */
+  syncer: BlockSyncer | null;
+  backend: FileBackend | null;
 }
 
 export class MetricsPlugin implements MattermostPlugin {
@@ -69,7 +85,7 @@ export class MetricsPlugin implements MattermostPlugin {
   private readonly router: Router;
   /** This process in the cluster's leadership lease. */
   readonly nodeId = `${os.hostname()}#${randomUUID().slice(0, 8)}`;
-  readonly warnings: PluginWarnings = {settings: [], metrics: null};
+  readonly warnings: PluginWarnings = {settings: [], metrics: null, fileStore: null};
   /** Heavy work (block writes, compaction, dumps) runs here, off the event loop. */
   readonly workers = new WorkerPool(1);
 
@@ -96,6 +112,7 @@ export class MetricsPlugin implements MattermostPlugin {
       targets: () => this.targetHealth(),
       store: () => (c ? {...c.db.stats(), dataDir: c.db.dir} : null),
       warnings: () => this.warnings,
+      sync: () => (c?.syncer && c.backend ? {fileStore: c.backend.describe(), status: c.syncer.status(), usage: () => c.syncer!.remoteUsage()} : null),
     };
   }
 
@@ -123,6 +140,7 @@ export class MetricsPlugin implements MattermostPlugin {
     if (c && changed.length > 0) {
       c.scraper.updateConfig(scrapeConfig(settings));
       c.db.setRetention(settings.localRetentionHours * 3_600_000, settings.localRetentionSizeMB * 1024 * 1024);
+      c.syncer?.updateSettings(syncSettings(settings));
       await c.watcher.setConfig(await this.api.getUnsanitizedConfig(), settings);
       if (changed.includes('dbPath')) this.log.warn('TSDB path changes take effect when the plugin is disabled and enabled again');
     }
@@ -159,28 +177,45 @@ export class MetricsPlugin implements MattermostPlugin {
       compact: (input) => pool.run('tsdbCompact', input),
       retention: (input) => pool.run('tsdbRetention', input),
     };
+    const config = await api.getUnsanitizedConfig();
+    let backend: FileBackend | null = null;
+    try {
+      backend = backendFromConfig(config.FileSettings, {cwd: process.cwd(), logger: this.log});
+      this.warnings.fileStore = null;
+    } catch (err) {
+      this.warnings.fileStore = `The file store is not usable, so blocks stay on this node only: ${(err as Error).message}`;
+      this.log.error(this.warnings.fileStore);
+    }
+    let syncer: BlockSyncer | null = null;
     const db = DB.open({
       dir: this.dataDir(),
       retentionMs: settings.localRetentionHours * 3_600_000,
       retentionBytes: settings.localRetentionSizeMB * 1024 * 1024,
       logger: this.log,
       runner,
+      onBlocksChanged: () => syncer?.kick(),
     });
+    if (backend) syncer = new BlockSyncer({backend, dataDir: db.dir, logger: this.log, ...syncSettings(settings)});
     const scraper = new ScrapeManager(db, scrapeConfig(settings), {logger: this.log});
     let targets: Target[] = [];
     const lease = new Lease(api, {
       key: leaderKey,
       nodeId: this.nodeId,
       logger: this.log,
+      // Only the leader scrapes and syncs its blocks (as upstream).
       onAcquired: () => {
         scraper.resume();
         void scraper.sync(targets);
+        syncer?.start();
       },
       // A node that loses the lease stops scraping at once.
-      onLost: () => void scraper.stop(),
+      onLost: () => {
+        void scraper.stop();
+        void syncer?.stop();
+      },
     });
     const watcher = new TargetWatcher({
-      config: await api.getUnsanitizedConfig(),
+      config,
       settings,
       intervalMs: settings.scrapeIntervalSeconds * 1000,
       logger: this.log,
@@ -194,7 +229,7 @@ export class MetricsPlugin implements MattermostPlugin {
       db.maintain().catch((err: Error) => this.log.error('tsdb upkeep failed', {error: err.message}));
     }, maintenanceEveryMs);
     maintenance.unref();
-    this.collection = {db, lease, watcher, scraper, maintenance, targets};
+    this.collection = {db, lease, watcher, scraper, maintenance, targets, syncer, backend};
     await watcher.start();
     lease.start();
   }
@@ -206,6 +241,7 @@ export class MetricsPlugin implements MattermostPlugin {
     clearInterval(c.maintenance);
     await c.lease.stop();
     await c.scraper.stop();
+    await c.syncer?.stop();
     await c.watcher.stop();
     await c.db.close();
   }

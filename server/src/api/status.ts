@@ -1,6 +1,7 @@
 // GET /status and GET /tsdb/stats: what an admin needs to see that collection works.
 
 import type {TargetHealth} from '../scrape/mod.ts';
+import type {RemoteUsage, SyncStatus} from '../sync/mod.ts';
 import type {DBStats} from '../tsdb/db.ts';
 
 export interface StatusSource {
@@ -10,7 +11,26 @@ export interface StatusSource {
   leader(): Promise<{node: string; since: number; ageMs: number | null} | null>;
   targets(): TargetHealth[];
   store(): (DBStats & {dataDir: string}) | null;
-  warnings(): {settings: string[]; metrics: string | null};
+  warnings(): {settings: string[]; metrics: string | null; fileStore: string | null};
+  /** Null when nothing syncs (no usable file store). */
+  sync(): {fileStore: string; status: SyncStatus; usage: () => Promise<RemoteUsage>} | null;
+}
+
+const remoteUsageTimeoutMs = 10_000;
+
+async function remote(s: StatusSource): Promise<Record<string, unknown> | null> {
+  const sync = s.sync();
+  if (!sync) return null;
+  let usage: RemoteUsage | {error: string};
+  try {
+    usage = await Promise.race([
+      sync.usage(),
+      new Promise<never>((_, reject) => setTimeout(() => reject(new Error('the file store did not answer in time')), remoteUsageTimeoutMs).unref()),
+    ]);
+  } catch (err) {
+    usage = {error: (err as Error).message};
+  }
+  return {fileStore: sync.fileStore, lastSync: sync.status.lastSuccessAt, sync: sync.status, usage};
 }
 
 export async function statusBody(s: StatusSource): Promise<Record<string, unknown>> {
@@ -38,6 +58,7 @@ export async function statusBody(s: StatusSource): Promise<Record<string, unknow
       lastRetention: store.lastRetention,
       unreadableBlocks: store.unreadable,
     },
+    remote: await remote(s),
     warnings: s.warnings(),
   };
 }

@@ -64,6 +64,8 @@ export interface DBOptions {
   runner?: TaskRunner;
   /** Default true; tests may turn it off. */
   fsync?: boolean;
+  /** Told after a block was written by a cut or a compaction (e.g. to sync it soon). */
+  onBlocksChanged?: () => void;
 }
 
 export interface DBStats {
@@ -241,6 +243,7 @@ export class DB {
     if (series.length > 0) {
       const {meta} = await this.runner.writeHeadBlock({dir: this.dir, mint, maxt, symbols, series, fsync: this.opts.fsync}, transfer);
       this.reloadBlocks();
+      this.opts.onBlocksChanged?.();
       this.log.info('tsdb: block written', {
         ulid: meta.ulid,
         minTime: new Date(mint).toISOString(),
@@ -292,6 +295,7 @@ export class DB {
     const {result, logs} = await this.runner.compact({dir: this.dir, ranges: this.opts.compactionRanges, fsync: this.opts.fsync});
     this.replay(logs);
     if (result.created.length > 0 || result.deleted.length > 0) this.reloadBlocks();
+    if (result.created.length > 0) this.opts.onBlocksChanged?.();
     for (const c of result.created) this.log.info('tsdb: blocks compacted', {ulid: c.ulid, kind: c.kind, parents: c.parents.length, level: c.level});
     this.lastCompaction = Date.now();
   }
