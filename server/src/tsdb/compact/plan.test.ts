@@ -66,10 +66,14 @@ describe('plan', () => {
     assert.equal(first?.kind, 'level');
     assert.equal(first?.range, 6 * H);
     assert.deepEqual(first?.blocks.map((m) => m.ulid), day.slice(0, 3).map((m) => m.ulid));
-    // A day of 2h blocks, the newest being [22,24): 6h blocks for [0,18), then [18,22) before
-    // the newest, then those merge into a 22h block; the newest 2h block stays.
+    // A day of 2h blocks, the newest being [22,24): 6h blocks for [0,18); [18,20) and
+    // [20,22) wait, since [22,24) may still join their window once it is no longer the newest.
     assert.deepEqual(simulate(day).spans, [
-      [0, 22],
+      [0, 6],
+      [6, 12],
+      [12, 18],
+      [18, 20],
+      [20, 22],
       [22, 24],
     ]);
     // The next day's first block arrives: the day completes into one 24h block.
@@ -78,6 +82,23 @@ describe('plan', () => {
       [0, 24],
       [24, 26],
     ]);
+  });
+
+  test('blocks cut one by one: each window is merged once, not again at every cut', () => {
+    let cur: BlockMeta[] = [];
+    let hours = 0;
+    for (let i = 0; i < 3 * 12; i++) {
+      cur.push(meta(2 * i, 2 * i + 2));
+      for (let g = plan(cur); g; g = plan(cur)) {
+        const child = compactedMeta(newULID(1_900_000_000_000 + seq++), g.blocks);
+        hours += (child.maxTime - child.minTime) / H;
+        cur = cur.filter((m) => !g.blocks.includes(m)).concat(child);
+      }
+    }
+    // Days 0 and 1 as 24h blocks (6h merges, then one 24h merge each: 48h written per day);
+    // day 2 as 6h blocks and the three newest 2h blocks.
+    assert.ok(cur.every((m) => m.compaction.level <= 3), JSON.stringify(cur.map((m) => m.compaction.level)));
+    assert.equal(hours, 2 * 48 + 18);
   });
 
   test('a week of 2h blocks ends as one block per UTC day (few indexes)', () => {

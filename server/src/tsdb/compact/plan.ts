@@ -7,7 +7,8 @@
 // 2. Otherwise level up: ignoring the newest block (by minTime; it may still be backed up
 //    or be followed by a block of the same range), for each range after the first, blocks
 //    are grouped by epoch-aligned windows of that range; the first group of ≥ 2 blocks
-//    that spans the whole window, or lies entirely before the newest block, is merged.
+//    that spans the whole window, or lies entirely before the newest remaining block
+//    (so no block of the same size can still join it), is merged.
 //
 // Ranges. Prometheus uses 2h × 3^k (2h, 6h, 18h, 54h, … capped at 10 % of retention, at
 // most 31 d). We default to 2h → 6h → 24h: a day is the unit support asks for in dumps,
@@ -68,7 +69,10 @@ export function plan(metas: readonly BlockMeta[], opts: PlanOptions = {}): Compa
   if (overlapping.length > 0) return {kind: 'overlap', blocks: overlapping};
   const candidates = (opts.excludeNewest ?? true) ? ms.slice(0, -1) : ms;
   if (candidates.length === 0) return null;
-  const highTime = ms[ms.length - 1].minTime;
+  // As Prometheus' selectDirs: the newest *candidate* (the newest block is already left
+  // out). Taking the newest block instead re-merges the growing window every time a block
+  // is cut: [0,4) → [0,6) → [0,8) → … ≈ 6× the data rewritten per day instead of 2×.
+  const highTime = candidates[candidates.length - 1].minTime;
   for (const range of ranges.slice(1)) {
     for (const group of splitByRange(candidates, range)) {
       const mint = group[0].minTime;
