@@ -46,10 +46,12 @@ test: deps typecheck lint dist
 test-long: deps dist
 	GOB_FUZZ_CASES=2000000 YAMUX_FUZZ_CASES=1000000 build/run-tests.sh
 
-## bench: benchmarks against their anchors (Go plugin, promtool, Prometheus); prints ratios
+## bench: every benchmark against its anchor (Go plugin, promtool, Prometheus, s3rver); prints ratios
+##        (BENCH=name runs one, e.g. BENCH=scrape-append); figures go into bench/README.md
 bench: deps dist
 	test/goharness/build.sh
-	node --import tsx bench/goplugin-roundtrip.ts
+	@set -e; for b in $${BENCH:-goplugin-roundtrip yamux-throughput tsdb-block tsdb-head tsdb-compact scrape-parse scrape-append filestore-write sync}; do \
+	  echo "=== bench/$$b.ts"; node --import tsx bench/$$b.ts; done
 
 ## patch, minor, major, patch-rc, minor-rc, major-rc: tag a release (asks first; never pushes)
 patch minor major patch-rc minor-rc major-rc:
