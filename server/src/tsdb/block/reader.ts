@@ -9,16 +9,9 @@ import {type ChunkMeta, IndexReader} from '../index/index.ts';
 import {type Label, labelValue} from '../labels/labels.ts';
 import {type Tombstone, readTombstonesFile} from '../tombstones/tombstones.ts';
 import {type BlockMeta, readMetaFile} from './meta.ts';
+import {matcherTest, type Matcher} from '../labels/matcher.ts';
 
-export type MatchType = '=' | '!=' | '=~' | '!~';
-
-/** A label matcher with PromQL semantics (regexes are fully anchored; a matcher
- *  that matches "" also matches series without the label). */
-export interface Matcher {
-  type: MatchType;
-  name: string;
-  value: string;
-}
+export type {Matcher, MatchType} from '../labels/matcher.ts';
 
 export interface BlockSeries {
   ref: number;
@@ -33,25 +26,6 @@ export interface ReadSample {
   stale: boolean;
   hi: number;
   lo: number;
-}
-
-function compile(m: Matcher): (v: string) => boolean {
-  switch (m.type) {
-    case '=':
-      return (v) => v === m.value;
-    case '!=':
-      return (v) => v !== m.value;
-    case '=~': {
-      const re = new RegExp(`^(?:${m.value})$`, 'su');
-      return (v) => re.test(v);
-    }
-    case '!~': {
-      const re = new RegExp(`^(?:${m.value})$`, 'su');
-      return (v) => !re.test(v);
-    }
-    default:
-      throw new Error(`unknown matcher type ${String((m as Matcher).type)}`);
-  }
 }
 
 export class Block {
@@ -93,7 +67,7 @@ export class Block {
 
   /** Series matching all matchers (all series if none), in label order. */
   series(matchers: readonly Matcher[] = []): BlockSeries[] {
-    const tests = matchers.map((m) => ({m, test: compile(m)}));
+    const tests = matchers.map((m) => ({m, test: matcherTest(m)}));
     let refs: number[] | null = null;
     // Narrow with positive matchers that do not match "": their postings are a superset.
     for (const {m, test} of tests) {

@@ -4,7 +4,7 @@
 // object per name/value pair). Reads go through the SeriesSource interface.
 
 import {type CutOptions, type CuttingRule, DEFAULT_CHUNK_RANGE, DEFAULT_SAMPLES_PER_CHUNK, type Matcher, type Sample, type SeriesInput} from '../block/mod.ts';
-import {type Label, type Labels, compareLabels, compareStrings, labelValue, toLabels} from '../labels/mod.ts';
+import {type Label, type Labels, compareLabels, compareStrings, labelValue, matcherTest, toLabels} from '../labels/mod.ts';
 import type {SeriesData, SeriesSource} from '../storage.ts';
 import {type CheckpointSeries, type Logger, type ReplayStats, Wal, type WalOptions, nopLogger} from '../wal/mod.ts';
 import {HeadAppender, type RejectReason, REJECT_REASONS} from './appender.ts';
@@ -83,25 +83,6 @@ function labelsEqual(a: Labels, b: Labels): boolean {
   if (a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) if (a[i].name !== b[i].name || a[i].value !== b[i].value) return false;
   return true;
-}
-
-function compileMatcher(m: Matcher): (v: string) => boolean {
-  switch (m.type) {
-    case '=':
-      return (v) => v === m.value;
-    case '!=':
-      return (v) => v !== m.value;
-    case '=~': {
-      const re = new RegExp(`^(?:${m.value})$`, 'su');
-      return (v) => re.test(v);
-    }
-    case '!~': {
-      const re = new RegExp(`^(?:${m.value})$`, 'su');
-      return (v) => !re.test(v);
-    }
-    default:
-      throw new Error(`unknown matcher type ${String((m as Matcher).type)}`);
-  }
 }
 
 export class Head implements SeriesSource {
@@ -286,7 +267,7 @@ export class Head implements SeriesSource {
   }
 
   private matching(matchers: readonly Matcher[]): MemSeries[] {
-    const tests = matchers.map((m) => ({m, test: compileMatcher(m)}));
+    const tests = matchers.map((m) => ({m, test: matcherTest(m)}));
     let cand: Set<MemSeries> | null = null;
     // Narrow with matchers that do not match "": their postings are a superset.
     for (const {m, test} of tests) {

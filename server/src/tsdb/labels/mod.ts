@@ -1,2 +1,3 @@
 // Public surface of tsdb/labels.
 export {type Label, type Labels, compareLabels, compareStrings, detached, labelValue, labelsKey, labelsString, toLabels} from './labels.ts';
+export {matcherTest, type Matcher, type MatchType} from './matcher.ts';

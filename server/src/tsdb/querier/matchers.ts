@@ -1,8 +1,8 @@
-// Label matchers with PromQL semantics: regexes are fully anchored, and a matcher that
-// matches "" also matches series that lack the label (labelValue gives "" for those).
+// Compiled matchers: a matcher that matches "" also matches series that lack the label
+// (labelValue gives "" for those). The value tests are labels/matcher.ts's.
 
 import type {Matcher} from '../block/mod.ts';
-import {type Labels, labelValue} from '../labels/mod.ts';
+import {type Labels, labelValue, matcherTest} from '../labels/mod.ts';
 
 export interface CompiledMatcher {
   readonly m: Matcher;
@@ -13,27 +13,7 @@ export interface CompiledMatcher {
 
 /** Compiles one matcher; throws on an unknown type or an invalid regex. */
 export function compileMatcher(m: Matcher): CompiledMatcher {
-  let test: (v: string) => boolean;
-  switch (m.type) {
-    case '=':
-      test = (v) => v === m.value;
-      break;
-    case '!=':
-      test = (v) => v !== m.value;
-      break;
-    case '=~': {
-      const re = new RegExp(`^(?:${m.value})$`, 'su');
-      test = (v) => re.test(v);
-      break;
-    }
-    case '!~': {
-      const re = new RegExp(`^(?:${m.value})$`, 'su');
-      test = (v) => !re.test(v);
-      break;
-    }
-    default:
-      throw new Error(`unknown matcher type ${String((m as Matcher).type)}`);
-  }
+  const test = matcherTest(m);
   return {m, test, matchesEmpty: test('')};
 }
 
