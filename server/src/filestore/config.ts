@@ -8,28 +8,15 @@
 // part size) fall back to Mattermost's defaults.
 
 import path from 'node:path';
+
+import type {MattermostConfig} from '../bridge/mattermost/index.ts';
 import {type FileBackend, FileStoreError} from './backend.ts';
 import type {FileStoreLogger} from './common.ts';
 import {LocalBackend} from './local.ts';
 import {S3Backend, type S3BackendOptions} from './s3.ts';
 
-/** The FileSettings fields used here (MattermostConfig['FileSettings']). */
-export interface FileSettingsInput {
-  DriverName?: string;
-  Directory?: string;
-  AmazonS3AccessKeyId?: string;
-  AmazonS3SecretAccessKey?: string;
-  AmazonS3Bucket?: string;
-  AmazonS3PathPrefix?: string;
-  AmazonS3Region?: string;
-  AmazonS3Endpoint?: string;
-  AmazonS3SSL?: boolean;
-  AmazonS3SignV2?: boolean;
-  AmazonS3SSE?: boolean;
-  AmazonS3Trace?: boolean;
-  AmazonS3RequestTimeoutMilliseconds?: number;
-  AmazonS3UploadPartSizeBytes?: number;
-}
+/** Mattermost's FileSettings, as decoded from the unsanitized config. */
+export type FileSettingsInput = NonNullable<MattermostConfig['FileSettings']>;
 
 /** Mattermost's FileSettings.Directory default (model.FileSettingsDefaultDirectory). */
 export const DEFAULT_LOCAL_DIRECTORY = './data/';
