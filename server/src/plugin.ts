@@ -2,6 +2,7 @@
 // only module that knows every part.
 
 import {randomUUID} from 'node:crypto';
+import {readFile} from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 
@@ -14,9 +15,10 @@ import type {
   SupportFile,
 } from './bridge/mattermost/index.ts';
 import {changedSettings, defaultSettings, parseSettings, requireValidSettings, SettingsError, type Settings} from './config/mod.ts';
-import {Router, statusBody, tsdbStatsBody, type StatusSource} from './api/mod.ts';
+import {addJobRoutes, Router, statusBody, tsdbStatsBody, type JobsSource, type StatusSource} from './api/mod.ts';
 import {Lease} from './cluster/mod.ts';
 import {ConformanceRoutes, conformanceEnabled} from './conformance/routes.ts';
+import {type DumpMetadata, DumpJobRunner, DumpJobStore} from './dump/mod.ts';
 import {backendFromConfig, type FileBackend} from './filestore/mod.ts';
 import {ScrapeManager, type ScrapeConfig, type TargetHealth} from './scrape/mod.ts';
 import {BlockSyncer} from './sync/mod.ts';
@@ -75,6 +77,8 @@ interface Collection {
   /** Null when the file store could not be set up (see warnings.fileStore). */
   syncer: BlockSyncer | null;
   backend: FileBackend | null;
+  /** Null without a file store. */
+  jobs: JobsSource | null;
 }
 
 export class MetricsPlugin implements MattermostPlugin {
@@ -97,6 +101,7 @@ export class MetricsPlugin implements MattermostPlugin {
     })
       .add('GET', '/status', async () => Response.json(await statusBody(this.statusSource())))
       .add('GET', '/tsdb/stats', () => Response.json(tsdbStatsBody(this.statusSource().store())));
+    addJobRoutes(this.router, () => this.collection?.jobs ?? null);
   }
 
   private statusSource(): StatusSource {
@@ -229,7 +234,28 @@ export class MetricsPlugin implements MattermostPlugin {
       db.maintain().catch((err: Error) => this.log.error('tsdb upkeep failed', {error: err.message}));
     }, maintenanceEveryMs);
     maintenance.unref();
-    this.collection = {db, lease, watcher, scraper, maintenance, targets, syncer, backend};
+    let jobs: JobsSource | null = null;
+    if (backend) {
+      const runner = new DumpJobRunner({
+        store: new DumpJobStore(api),
+        backend,
+        nodeId: this.nodeId,
+        logger: this.log,
+        metadata: () => this.dumpMetadata(),
+        // A range ending now must include the head and blocks not yet synced.
+        prepare: async () => {
+          await db.flush();
+          await syncer?.syncOnce();
+        },
+      });
+      jobs = {runner, backend};
+      try {
+        await runner.start();
+      } catch (err) {
+        this.log.error('could not check for interrupted dump jobs', {error: (err as Error).message});
+      }
+    }
+    this.collection = {db, lease, watcher, scraper, maintenance, targets, syncer, backend, jobs};
     await watcher.start();
     lease.start();
   }
@@ -239,11 +265,37 @@ export class MetricsPlugin implements MattermostPlugin {
     if (!c) return;
     this.collection = undefined;
     clearInterval(c.maintenance);
+    await c.jobs?.runner.stop();
     await c.lease.stop();
     await c.scraper.stop();
     await c.syncer?.stop();
     await c.watcher.stop();
     await c.db.close();
+  }
+
+  /** What a dump's metadata.yaml says about this server. */
+  private async dumpMetadata(): Promise<DumpMetadata> {
+    const api = this.api;
+    if (!api) throw new Error('plugin API not available');
+    const config = await api.getConfig();
+    const license = await api.getLicense();
+    let pluginVersion = 'unknown';
+    try {
+      const manifest = JSON.parse(await readFile(path.join(await api.getBundlePath(), 'plugin.json'), 'utf8')) as {version?: string};
+      pluginVersion = manifest.version ?? pluginVersion;
+    } catch {
+      // the bundle path or manifest is not readable: keep "unknown"
+    }
+    const customer = (license?.Customer as {Id?: string} | undefined)?.Id;
+    return {
+      serverVersion: await api.getServerVersion(),
+      diagnosticId: await api.getDiagnosticId(),
+      pluginId,
+      pluginVersion,
+      siteURL: config.ServiceSettings?.SiteURL ?? '',
+      licenseId: license?.Id ?? '',
+      customerId: customer ?? '',
+    };
   }
 
   /** Rejects a System Console save with the reasons shown to the admin. */

@@ -1,3 +1,4 @@
 // The plugin's HTTP API behind ServeHTTP.
 export {errorResponse, HttpError, Router, type Handler, type Params, type RouterOptions} from './router.ts';
 export {statusBody, tsdbStatsBody, type StatusSource} from './status.ts';
+export {addJobRoutes, parseRange, type JobsSource} from './jobs.ts';

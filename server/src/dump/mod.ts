@@ -17,3 +17,22 @@ export {
   pickBlocks,
   siteSlug,
 } from './builder.ts';
+export {
+  type DumpJob,
+  type DumpJobRunnerOptions,
+  type DumpJobStatus,
+  type JobKV,
+  DEFAULT_MAX_SPAN_MS,
+  DumpJobRunner,
+  DumpJobStore,
+  FINISHED_JOBS_KEY,
+  GO_ZERO_TIME_MS,
+  INTERRUPTED,
+  JOB_LOCK_KEY,
+  JobNotFoundError,
+  JobValidationError,
+  ONCE_PREFIX,
+  isValidJobId,
+  newJobId,
+  validateRange,
+} from './jobs.ts';
