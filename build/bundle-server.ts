@@ -62,8 +62,13 @@ function commonOptions(): esbuild.BuildOptions & {metafile: true} {
       'import.meta.url': '__import_meta_url',
       'import.meta.filename': '__filename',
       'import.meta.dirname': '__dirname',
+      'import.meta.resolve': '__import_meta_resolve',
     },
-    banner: {js: "const __import_meta_url = require('node:url').pathToFileURL(__filename).href;"},
+    banner: {
+      js:
+        "const __import_meta_url = require('node:url').pathToFileURL(__filename).href;\n" +
+        "const __import_meta_resolve = (s) => require('node:url').pathToFileURL(require.resolve(s)).href;",
+    },
     plugins: [missingOptionalModules],
     metafile: true,
     logLevel: 'warning',

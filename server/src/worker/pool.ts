@@ -39,8 +39,10 @@ interface Pending {
 
 function spawnWorker(): Worker {
   if (typeof __MM_WORKER_SOURCE__ === 'string') return new Worker(__MM_WORKER_SOURCE__, {eval: true});
-  // From source (tests, dev host in tsx mode): the worker loads TypeScript through tsx too.
-  return new Worker(new URL('./main.ts', import.meta.url), {execArgv: ['--import', 'tsx']});
+  // From source (tests, dev host in tsx mode): the worker loads TypeScript through tsx too,
+  // resolved from here: a bare 'tsx' would resolve from the process's cwd (the dev host's
+  // state dir), where it is not installed.
+  return new Worker(new URL('./main.ts', import.meta.url), {execArgv: ['--import', import.meta.resolve('tsx')]});
 }
 
 export class WorkerPool {
