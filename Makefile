@@ -18,13 +18,14 @@ node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund
 	@touch $@
 
-## typecheck: tsc --noEmit over server, devhost, build, bench and tests
+## typecheck: tsc --noEmit over server, devhost, build, bench, tests and the webapp
 typecheck: deps
 	tsc -p tsconfig.json --noEmit
+	tsc -p webapp/tsconfig.json --noEmit
 
 ## lint: eslint, warnings are errors
 lint: deps
-	eslint --max-warnings 0 --no-error-on-unmatched-pattern server devhost build bench test
+	eslint --max-warnings 0 --no-error-on-unmatched-pattern server devhost build bench test webapp
 
 ## dist: build the installable bundle dist/<id>-<version>.tar.gz (linux-amd64 + linux-arm64)
 dist: deps

@@ -24,5 +24,14 @@ pass=$(count pass)
 fail=$(count fail)
 skipped=$(( $(count skipped) + $(count todo) ))
 if [ "$status" -ne 0 ] && [ "$fail" -eq 0 ]; then fail=1; fi
+echo "server, dev host, build: ${pass} passed, ${fail} failed, ${skipped} skipped"
+
+# The webapp's component tests (vitest) close with the same kind of line; add them up.
+build/run-webapp-tests.sh 2>&1 | tee "$log"
+wstatus=${PIPESTATUS[0]}
+read -r wp _ wf _ ws _ < <(tail -n 1 "$log")
+pass=$((pass + ${wp:-0})); fail=$((fail + ${wf:-0})); skipped=$((skipped + ${ws:-0}))
+if [ "$wstatus" -ne 0 ] && [ "${wf:-0}" -eq 0 ]; then fail=$((fail + 1)); fi
+
 echo "${pass} passed, ${fail} failed, ${skipped} skipped"
-[ "$status" -eq 0 ] && [ "$fail" -eq 0 ]
+[ "$status" -eq 0 ] && [ "$wstatus" -eq 0 ] && [ "$fail" -eq 0 ]

@@ -1,22 +1,42 @@
-// Webapp half of the plugin, minimal for now: it registers the plugin with the host web app.
-// React, Redux, ReactRedux, ... are the host's window globals (see webapp/build.mjs);
+// Webapp half of the plugin: System Console settings (Status, Stats, Dumps).
+// React, ReactDOM, ReactIntl, ... are the host's window globals (see webapp/build.mjs);
 // JSX uses the classic runtime, so a file with JSX starts with `import React from 'react';`.
-import {id} from '../../plugin.json';
+import type React from 'react';
 
-// The parts of the host's API used so far; the real types are in @mattermost/types and
-// the host's PluginRegistry.
-interface PluginRegistry {
-  [method: string]: (...args: any[]) => unknown;
+import manifest from '../../plugin.json';
+import Dumps from './components/Dumps.tsx';
+import Stats from './components/Stats.tsx';
+import Status from './components/Status.tsx';
+import {getTranslations} from './intl.tsx';
+import {ensureStyles} from './styles.ts';
+import type {CustomSettingProps} from './types.ts';
+
+/** The parts of the host's PluginRegistry used here. */
+export interface PluginRegistry {
+  registerAdminConsoleCustomSetting(key: string, component: React.ComponentType<CustomSettingProps>, options?: {showTitle?: boolean}): unknown;
+  registerTranslations?(getTranslationsForLocale: (locale: string) => Record<string, string>): unknown;
 }
 
-interface Store {
+export interface Store {
   getState(): unknown;
   dispatch(action: unknown): unknown;
 }
 
+/**
+ * Custom settings in the order the console shows them (plugin.json's settings_schema
+ * decides the position). The dashboard (webapp/src/dashboard/) registers before these.
+ */
+export const customSettings: Array<[key: string, component: React.ComponentType<CustomSettingProps>]> = [
+  ['Status', Status],
+  ['Stats', Stats],
+  ['Dumps', Dumps],
+];
+
 export default class Plugin {
-  public initialize(_registry: PluginRegistry, _store: Store): void {
-    // Admin console settings (TSDB stats, dump table) are registered here by later work.
+  public initialize(registry: PluginRegistry, _store: Store): void {
+    ensureStyles();
+    registry.registerTranslations?.(getTranslations);
+    for (const [key, component] of customSettings) registry.registerAdminConsoleCustomSetting(key, component, {showTitle: true});
   }
 }
 
@@ -26,4 +46,4 @@ declare global {
   }
 }
 
-window.registerPlugin(id, new Plugin());
+window.registerPlugin(manifest.id, new Plugin());
