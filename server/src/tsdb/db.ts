@@ -220,7 +220,7 @@ export class DB {
   }
 
   /**
-   * Cuts [mint, mint + range) blocks, aligned to the range, while the head spans
+   * Cuts blocks ending on range boundaries, while the head spans
    * more than 1.5 ranges; with `all`, also the rest up to the newest sample.
    */
   private async cutBlocks(all: boolean): Promise<void> {
@@ -232,7 +232,9 @@ export class DB {
       let end = start + this.blockRange;
       if (!all && maxT - start < this.blockRange * 1.5) return;
       if (all && end > maxT) end = maxT + 1;
-      await this.cut(start, end);
+      // As Prometheus' head compaction: the block starts at the head's first sample
+      // (only the end is aligned), so its range does not claim time before scraping began.
+      await this.cut(Math.max(start, minT), end);
       if (all && end > maxT) return;
     }
   }
