@@ -121,6 +121,8 @@ void test('server routes and 404s', async () => {
   assert.deepEqual(await ping.json(), {status: 'OK'});
   const home = await get('/');
   assert.match(await home.text(), /Mattermost dev host/);
+  const page = await get(`/admin_console/plugins/plugin_${id}`);
+  assert.match(await page.text(), /<script src="\/static\/devhost\/host.js"><\/script>/);
   const other = await get('/plugins/com.example.other/x');
   assert.equal(other.status, 404);
   assert.equal(await other.text(), '404 page not found\n');
@@ -137,7 +139,9 @@ void test('ServeMetrics lives on the metrics listener, without a user', async ()
   assert.equal(main.status, 404, 'the metrics listener only routes .../metrics');
   await main.text();
   const server = await fetch(`${h.metricsUrl}/metrics`);
-  assert.match(await server.text(), /process_start_time_seconds \d+/);
+  const body = await server.text();
+  assert.match(body, /process_start_time_seconds \d+/);
+  assert.match(body, /^mattermost_api_time_bucket\{le="0\.005",handler="createPost",/m, 'the synthetic Mattermost server');
 });
 
 void test('the conformance API script under the dev host', async () => {

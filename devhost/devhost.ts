@@ -6,13 +6,15 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import {fileURLToPath} from 'node:url';
 
-import {FakeApi} from './api.ts';
+import {FakeApi, serverVersion} from './api.ts';
 import {ConfigStore, loadManifest, type JsonObject} from './config.ts';
+import {buildHostBundle, consoleHandler} from './console.ts';
 import {startHttp, type HttpOptions} from './http.ts';
 import {KVStore} from './kvstore.ts';
 import {DevLogger, type Level, type LogEntry} from './log.ts';
 import {PluginSupervisor, resolveLaunch} from './plugin.ts';
 import {DevState, users, type LicenseKind} from './state.ts';
+import {SyntheticServer} from './synthetic.ts';
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -40,6 +42,10 @@ export interface DevHostOptions {
   pingTimeoutMs?: number;
   /** Delay before restarting a crashed plugin (default 5 s). */
   restartDelayMs?: number;
+  /** Roughly how many series the synthetic server's GET /metrics exposes (default 2,500). */
+  series?: number;
+  /** The webapp bundle the console page loads (default: the manifest's webapp.bundle_path). */
+  webappBundle?: string;
 }
 
 export interface DevHost {
@@ -56,6 +62,8 @@ export interface DevHost {
   config: ConfigStore;
   state: DevState;
   api: FakeApi;
+  /** The synthetic Mattermost server behind GET /metrics on the metrics listener. */
+  synthetic: SyntheticServer;
   supervisor: PluginSupervisor;
   pluginPid(): number | undefined;
   setLicense(kind: LicenseKind): void;
@@ -78,6 +86,7 @@ export async function startDevHost(options: DevHostOptions = {}): Promise<DevHos
   const kv = await KVStore.open({file: path.join(dir, 'kv.json')});
 
   let supervisor: PluginSupervisor | undefined;
+  const synthetic = new SyntheticServer({series: options.series});
   const httpOptions: HttpOptions = {
     pluginId: manifest.id,
     host,
@@ -85,6 +94,7 @@ export async function startDevHost(options: DevHostOptions = {}): Promise<DevHos
     metricsPort: options.metricsPort ?? 8067,
     logger,
     plugin: () => supervisor?.active,
+    serverMetrics: async () => ({contentType: synthetic.contentType, body: await synthetic.metrics()}),
   };
   const servers = await startHttp(httpOptions);
   try {
@@ -103,6 +113,17 @@ export async function startDevHost(options: DevHostOptions = {}): Promise<DevHos
       logger,
       // The server's config listener runs OnConfigurationChange after every save.
       onConfigSaved: () => setImmediate(() => void supervisor?.configurationChanged()),
+    });
+    // Built now so the first page load does not wait for esbuild; a failure shows on the page.
+    buildHostBundle().catch((err: Error) => logger.warn('building the console host bundle failed', {error: err.message}));
+    const webapp = (manifest as {webapp?: {bundle_path?: string}}).webapp;
+    httpOptions.console = consoleHandler({
+      manifest,
+      webappBundle: path.resolve(options.webappBundle ?? path.join(bundleDir, webapp?.bundle_path ?? 'webapp/dist/main.js')),
+      serverVersion,
+      savedSettings: () => config.pluginSettings(),
+      save: (settings) => (supervisor ? supervisor.savePluginSettings(settings) : Promise.reject(new Error('the plugin is not running'))),
+      pluginState: () => supervisor?.state ?? 'starting',
     });
     const {spec, hint} = resolveLaunch(options.pluginExe, bundleDir, manifest);
     if (hint) logger.warn(hint);
@@ -134,6 +155,7 @@ export async function startDevHost(options: DevHostOptions = {}): Promise<DevHos
       config,
       state,
       api,
+      synthetic,
       supervisor: sup,
       pluginPid: () => sup.active?.pid,
       setLicense: (kind) => {

@@ -2,10 +2,10 @@
 //   /plugins/<id>[/...]      → Plugin.ServeHTTP, prefix stripped (servePluginRequest in
 //                              server/channels/app/plugin_requests.go)
 //   /api/v4/system/ping      → {"status":"OK"}
-//   /                        → a placeholder page
+//   /, /admin_console/...    → the System Console page (console.ts), or a placeholder without one
 // Metrics listener (like Mattermost's MetricsSettings.ListenAddress, :8067):
 //   /plugins/<id>/metrics... → Plugin.ServeMetrics, prefix /plugins/<id>/metrics stripped, no user
-//   /metrics                 → a few fake server metrics for the plugin to scrape
+//   /metrics                 → the server's metrics (synthetic.ts), or a few fake ones without them
 // The acting user comes from the X-Devhost-User header (or a devhost_user cookie):
 // admin (default) | member | anonymous.
 
@@ -34,6 +34,10 @@ export interface HttpOptions {
   plugin: () => ActivePlugin | undefined;
   /** Extra fake server metrics lines (Prometheus text) for GET /metrics. */
   extraMetrics?: () => string;
+  /** The server's GET /metrics (replaces the few fake lines). */
+  serverMetrics?: () => Promise<{contentType: string; body: string}>;
+  /** More routes on the main listener (the console page): true when it answered. */
+  console?: (req: http.IncomingMessage, res: http.ServerResponse, pathname: string) => boolean;
 }
 
 export interface HttpServers {
@@ -253,6 +257,7 @@ export function mainHandler(o: HttpOptions): http.RequestListener {
     const q = rawUrl.indexOf('?');
     const pathname = q < 0 ? rawUrl : rawUrl.slice(0, q);
     const search = q < 0 ? '' : rawUrl.slice(q);
+    if (o.console?.(req, res, pathname)) return;
     if (pathname === '/' && (req.method === 'GET' || req.method === 'HEAD')) {
       res.writeHead(200, {'Content-Type': 'text/html; charset=utf-8'});
       res.end(placeholderPage(o));
@@ -302,8 +307,22 @@ export function metricsHandler(o: HttpOptions): http.RequestListener {
     const pathname = q < 0 ? rawUrl : rawUrl.slice(0, q);
     const search = q < 0 ? '' : rawUrl.slice(q);
     if (pathname === '/metrics') {
-      res.writeHead(200, {'Content-Type': 'text/plain; version=0.0.4; charset=utf-8'});
-      res.end(fakeServerMetrics(o));
+      if (!o.serverMetrics) {
+        res.writeHead(200, {'Content-Type': 'text/plain; version=0.0.4; charset=utf-8'});
+        res.end(fakeServerMetrics(o));
+        return;
+      }
+      o.serverMetrics().then(
+        ({contentType, body}) => {
+          res.writeHead(200, {'Content-Type': contentType});
+          res.end(body);
+        },
+        (err: Error) => {
+          o.logger.error('server metrics failed', {error: err.message});
+          res.writeHead(500, {'Content-Type': 'text/plain; charset=utf-8'});
+          res.end(`${err.message}\n`);
+        },
+      );
       return;
     }
     const rest = stripPrefix(pathname, prefix, false);

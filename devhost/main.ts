@@ -5,12 +5,16 @@
 //   DEVHOST_PLUGIN_EXE     unset = built executable (tsx if missing), "tsx", or a path
 //   DEVHOST_LICENSE        enterprise (default) | none
 //   DEVHOST_LOG_LEVEL      debug (default) | info | warn | error
+//   DEVHOST_SERIES         series on the synthetic server's /metrics (default 2500)
 
+import {spawnSync} from 'node:child_process';
 import path from 'node:path';
 
-import {startDevHost, type DevHost} from './devhost.ts';
+import {webappBundleStale} from './console.ts';
+import {repoRoot, startDevHost, type DevHost} from './devhost.ts';
 import {isLevel} from './log.ts';
 import {isLicenseKind} from './state.ts';
+import {parseSeriesKnob} from './synthetic.ts';
 
 function fail(message: string): never {
   process.stderr.write(`[devhost] error ${message}\n`);
@@ -30,6 +34,12 @@ const license = env.DEVHOST_LICENSE || 'enterprise';
 if (!isLicenseKind(license)) fail(`DEVHOST_LICENSE=${license}: use enterprise or none`);
 const logLevel = env.DEVHOST_LOG_LEVEL || 'debug';
 if (!isLevel(logLevel)) fail(`DEVHOST_LOG_LEVEL=${logLevel}: use debug, info, warn or error`);
+let series: number | undefined;
+try {
+  series = parseSeriesKnob(env.DEVHOST_SERIES);
+} catch (err) {
+  fail((err as Error).message);
+}
 
 let devhost: DevHost | undefined;
 process.on('unhandledRejection', (err) => {
@@ -65,6 +75,13 @@ function shutdown(signal: NodeJS.Signals): void {
 process.on('SIGINT', shutdown);
 process.on('SIGTERM', shutdown);
 
+// The console page loads webapp/dist/main.js: rebuilt here when the sources are newer (0.2 s),
+// so `DEVHOST_PLUGIN_EXE=tsx` (no `make dist`) shows the current webapp too.
+if (webappBundleStale(repoRoot)) {
+  const built = spawnSync(process.execPath, [path.join(repoRoot, 'webapp/build.mjs')], {cwd: repoRoot, stdio: 'inherit'});
+  if (built.status !== 0) process.stderr.write('[devhost] warn  the webapp did not build: the console page will show the error\n');
+}
+
 try {
   devhost = await startDevHost({
     dir: env.DEVHOST_DIR ? path.resolve(env.DEVHOST_DIR) : undefined,
@@ -73,6 +90,7 @@ try {
     pluginExe: env.DEVHOST_PLUGIN_EXE || undefined,
     license,
     logLevel,
+    series,
   });
 } catch (err) {
   fail((err as Error).message);
@@ -87,4 +105,5 @@ devhost.logger.info('ready', {
   plugin_pid: devhost.pluginPid(),
   dir: devhost.dir,
   license,
+  console: `http://localhost:${devhost.port}/`,
 });
