@@ -40,6 +40,7 @@ run: deps
 ## test: install what tests need, typecheck, lint, build, then run every suite
 test: deps typecheck lint dist
 	build/qemu-arm64-setup.sh
+	build/chromium-setup.sh
 	test/goharness/build.sh
 	build/run-tests.sh
 
