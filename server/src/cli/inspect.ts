@@ -7,6 +7,7 @@ import path from 'node:path';
 
 import * as tar from 'tar';
 
+import {REMOTE_CACHE_DIR} from '../remote/mod.ts';
 import {isULID, verifyBlockDetailed, type BlockMeta} from '../tsdb/block/mod.ts';
 import {readMetaFile} from '../tsdb/block/meta.ts';
 import type {CliIO} from './io.ts';
@@ -80,6 +81,8 @@ function findBlocks(root: string, notes: string[]): string[] {
         notes.push(`${path.relative(root, p)}: unfinished or deleted block directory (ignored by Prometheus)`);
       } else if (isULID(entry.name)) {
         found.push(p);
+      } else if (entry.name === REMOTE_CACHE_DIR) {
+        notes.push(`${path.relative(root, p)}: the plugin's copies of file-store blocks for queries (not part of this store)`);
       } else if (depth < 4) {
         walk(p, depth + 1);
       }

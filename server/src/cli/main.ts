@@ -6,6 +6,7 @@ import {parseDuration} from './durations.ts';
 import {importFile} from './import.ts';
 import {inspect, printReport} from './inspect.ts';
 import type {CliIO} from './io.ts';
+import {queryCommand, QueryUsageError} from './query.ts';
 import {scrapeCommand} from './scrape.ts';
 
 const usage = `usage: mm-metrics <command> [options]
@@ -18,6 +19,10 @@ commands:
       append timestamped samples through the store (head, WAL) and flush them to blocks
   scrape <url>... --data-dir <dir> [--interval 15s] [--timeout 10s] [--duration 10m] [--job name]
       scrape Prometheus endpoints into a data dir; on Ctrl-C or after --duration, flush to blocks
+  query <data-dir | dump.tar.gz> '<promql>' [--time T | --start S --end E --step D] [--timeout D]
+      evaluate PromQL over the blocks and print the JSON the plugin's /api/v1/query (or
+      query_range) answers; times are unix seconds or RFC 3339, steps seconds or durations (1m);
+      without --time, at the newest sample; exits 1 when the answer is an error
   help
       this text
 `;
@@ -77,6 +82,15 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
           process.off('SIGTERM', onSignal);
         }
       }
+      case 'query': {
+        const {positionals, values} = parseArgs({
+          args: rest,
+          allowPositionals: true,
+          options: {time: {type: 'string'}, start: {type: 'string'}, end: {type: 'string'}, step: {type: 'string'}, timeout: {type: 'string'}},
+        });
+        if (positionals.length !== 2) throw new UsageError("query takes a data dir or .tar.gz and one PromQL expression (quote it: 'sum(rate(x[5m]))')");
+        return await queryCommand(positionals[0], positionals[1], values, io);
+      }
       case undefined:
       case 'help':
       case '--help':
@@ -87,7 +101,7 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
         throw new UsageError(`unknown command ${command}`);
     }
   } catch (err) {
-    if (err instanceof UsageError || (err as {code?: string}).code?.startsWith('ERR_PARSE_ARGS')) {
+    if (err instanceof UsageError || err instanceof QueryUsageError || (err as {code?: string}).code?.startsWith('ERR_PARSE_ARGS')) {
       io.err(`mm-metrics: ${(err as Error).message}\n\n${usage}`);
       return 2;
     }
