@@ -122,3 +122,30 @@ void test('bad requests get 400/404/409 with a JSON error', async () => {
   assert.equal((await call('/jobs/deleteAll', {method: 'DELETE'})).status, 200);
   assert.deepEqual(await (await call('/jobs')).json(), []);
 });
+
+void test('a dump deleted behind the job (retention, by hand): 410 Gone with a JSON error, the list says expired, delete is OK', async () => {
+  const created = (await (await call('/jobs/create', {method: 'POST', body: {min_t: t0 - 120_000, max_t: t0 + 120_000}})).json()) as {id: string};
+  let j: Record<string, any> = {};
+  for (let i = 0; i < 300; i++) {
+    j = ((await (await call('/jobs')).json()) as Array<Record<string, any>>).find((x) => x.id === created.id)!;
+    if (j.status === 'error' || j.status === 'success') break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  assert.equal(j.status, 'success', JSON.stringify(j));
+  await fs.rm(path.join(dir, 'filestore', 'plugin-data/mattermost-plugin-metrics/dump', created.id), {recursive: true});
+  const gone = await call(`/jobs/download/${created.id}`);
+  assert.equal(gone.status, 410);
+  assert.equal(gone.headers.get('content-type'), 'application/json');
+  assert.match(((await gone.json()) as {error: string}).error, /was deleted .*no longer in the file store.*create a new dump job/);
+  const listed = ((await (await call('/jobs')).json()) as Array<Record<string, any>>).find((x) => x.id === created.id)!;
+  assert.equal(listed.status, 'success');
+  assert.equal(listed.expired, true);
+  assert.equal((await call(`/jobs/download/${created.id}`)).status, 410, 'still 410 once recorded');
+  const cancelFinished = await call(`/jobs/cancel/${created.id}`, {method: 'POST'});
+  assert.equal(cancelFinished.status, 200, 'cancelling a finished job changes nothing');
+  assert.equal(((await cancelFinished.json()) as {status: string}).status, 'success');
+  const del = await call(`/jobs/delete/${created.id}`, {method: 'DELETE'});
+  assert.equal(del.status, 200);
+  assert.deepEqual(await del.json(), {status: 'OK'});
+  assert.equal((await call(`/jobs/download/${created.id}`)).status, 404);
+});

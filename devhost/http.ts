@@ -1,7 +1,12 @@
 // The dev host's HTTP side. Main listener (like Mattermost's :8065):
+//   /plugins/<id>/public/<file> → a static file, never the plugin (ServePluginPublicRequest):
+//                              Mattermost serves <plugin dir>/public/, the dev host the webapp's
+//                              dist dir (dashboard.js); routed by console.ts, served by
+//                              servePublicFile below
 //   /plugins/<id>[/...]      → Plugin.ServeHTTP, prefix stripped (servePluginRequest in
 //                              server/channels/app/plugin_requests.go)
 //   /api/v4/system/ping      → {"status":"OK"}
+//   /api/v4/system/support_packet → the plugin's GenerateSupportData files as a tar (admin only)
 //   /, /admin_console/...    → the System Console page (console.ts), or a placeholder without one
 // Metrics listener (like Mattermost's MetricsSettings.ListenAddress, :8067):
 //   /plugins/<id>/metrics... → Plugin.ServeMetrics, prefix /plugins/<id>/metrics stripped, no user
@@ -9,14 +14,18 @@
 // The acting user comes from the X-Devhost-User header (or a devhost_user cookie):
 // admin (default) | member | anonymous.
 
+import {createReadStream} from 'node:fs';
+import fsp from 'node:fs/promises';
 import http from 'node:http';
 import type {AddressInfo} from 'node:net';
+import path from 'node:path';
 import {PassThrough} from 'node:stream';
 
 import {callServeHTTP, type HostRequest, type HostResponseSink} from '../server/src/bridge/mattermost/host.ts';
 import {canonicalHeaderKey} from '../server/src/bridge/mattermost/http.ts';
 import type {DevLogger} from './log.ts';
 import type {ActivePlugin} from './plugin.ts';
+import {generateSupportData, supportPacketTar} from './support.ts';
 import {isUserKind, newId, users, type UserKind} from './state.ts';
 
 export const userHeader = 'x-devhost-user';
@@ -131,10 +140,112 @@ export function sniffContentType(chunk: Buffer): string {
 
 // ---------------------------------------------------------------- serving
 
+const publicContentTypes: Record<string, string> = {
+  '.js': 'text/javascript; charset=utf-8',
+  '.mjs': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.json': 'application/json',
+  '.map': 'application/json',
+  '.html': 'text/html; charset=utf-8',
+  '.txt': 'text/plain; charset=utf-8',
+  '.svg': 'image/svg+xml',
+  '.png': 'image/png',
+  '.woff2': 'font/woff2',
+};
+
+/**
+ * The file under `dir` that the part of a public URL after `/plugins/<id>/public/` names, or
+ * undefined when it names none: a directory (trailing slash), an escape from `dir` (`..`,
+ * encoded or not, a backslash, an absolute path) or a bad escape. Mattermost cleans the path
+ * and answers 404 unless it stays under the plugin's public/.
+ */
+export function publicFilePath(dir: string, encodedRest: string): string | undefined {
+  let rest: string;
+  try {
+    rest = decodeURIComponent(encodedRest);
+  } catch {
+    return undefined;
+  }
+  if (rest === '' || rest.endsWith('/') || rest.includes('\\') || rest.includes('\0')) return undefined;
+  const segments = rest.split('/');
+  if (segments.some((s) => s === '' || s === '.' || s === '..')) return undefined;
+  const root = path.resolve(dir);
+  const file = path.resolve(root, ...segments);
+  return file.startsWith(root + path.sep) ? file : undefined;
+}
+
+/** GET/HEAD of a plugin's public file from `dir`, like http.ServeFile (404 for anything else there). */
+export function servePublicFile(req: http.IncomingMessage, res: http.ServerResponse, dir: string, encodedRest: string): void {
+  req.resume();
+  const method = req.method ?? 'GET';
+  if (method !== 'GET' && method !== 'HEAD') {
+    res.writeHead(405, {'Content-Type': 'text/plain; charset=utf-8', Allow: 'GET, HEAD'});
+    res.end(`${method} not allowed on a public file\n`);
+    return;
+  }
+  const file = publicFilePath(dir, encodedRest);
+  if (!file) {
+    notFound(res);
+    return;
+  }
+  fsp.stat(file).then(
+    (st) => {
+      if (!st.isFile()) {
+        notFound(res);
+        return;
+      }
+      const modified = new Date(Math.floor(st.mtimeMs / 1000) * 1000);
+      const since = Date.parse(String(req.headers['if-modified-since'] ?? ''));
+      const headers = {
+        'Content-Type': publicContentTypes[path.extname(file).toLowerCase()] ?? 'application/octet-stream',
+        'Last-Modified': modified.toUTCString(),
+      };
+      if (Number.isFinite(since) && modified.getTime() <= since) {
+        res.writeHead(304, headers);
+        res.end();
+        return;
+      }
+      res.writeHead(200, {...headers, 'Content-Length': String(st.size)});
+      if (method === 'HEAD') {
+        res.end();
+        return;
+      }
+      createReadStream(file)
+        .on('error', () => res.destroy())
+        .pipe(res);
+    },
+    () => notFound(res),
+  );
+}
+
 function notFound(res: http.ServerResponse): void {
   // http.NotFound
   res.writeHead(404, {'Content-Type': 'text/plain; charset=utf-8', 'X-Content-Type-Options': 'nosniff'});
   res.end('404 page not found\n');
+}
+
+/** GET /api/v4/system/support_packet: Plugin.GenerateSupportData, the files as a tar (support.ts). */
+async function serveSupportPacket(o: HttpOptions, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+  req.resume();
+  if (actingUser(req.headers) !== 'admin') {
+    sendJSON(res, 403, {error: 'the support packet needs a system admin (X-Devhost-User: admin)'});
+    return;
+  }
+  const plugin = o.plugin();
+  if (!plugin) {
+    sendJSON(res, 503, {error: 'the plugin is not running'});
+    return;
+  }
+  try {
+    const data = await generateSupportData(plugin);
+    o.logger.info('support packet generated', {files: data.files.length, ms: data.ms, error: data.error ?? ''});
+    const tar = supportPacketTar(data);
+    res.writeHead(200, {'Content-Type': 'application/x-tar', 'Content-Length': String(tar.length), 'Content-Disposition': 'attachment; filename="support_packet.tar"'});
+    res.end(tar);
+  } catch (err) {
+    o.logger.error('Plugin failed to GenerateSupportData, RPC call failed', {error: (err as Error).message});
+    sendJSON(res, 500, {error: `GenerateSupportData failed: ${(err as Error).message}`});
+  }
 }
 
 function sendJSON(res: http.ServerResponse, status: number, body: unknown): void {
@@ -265,6 +376,10 @@ export function mainHandler(o: HttpOptions): http.RequestListener {
     }
     if (pathname === '/api/v4/system/ping') {
       sendJSON(res, 200, {status: 'OK'});
+      return;
+    }
+    if (pathname === '/api/v4/system/support_packet' && req.method === 'GET') {
+      void serveSupportPacket(o, req, res);
       return;
     }
     const rest = stripPrefix(pathname, prefix, true);

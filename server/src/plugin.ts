@@ -15,13 +15,14 @@ import type {
   SupportFile,
 } from './bridge/mattermost/index.ts';
 import {changedSettings, defaultSettings, parseSettings, requireValidSettings, SettingsError, type Settings} from './config/mod.ts';
-import {addJobRoutes, Router, statusBody, tsdbStatsBody, type JobsSource, type StatusSource} from './api/mod.ts';
+import {addJobRoutes, addQueryRoutes, Router, statusBody, tsdbStatsBody, withPrometheusErrorEnvelope, type JobsSource, type StatusSource} from './api/mod.ts';
 import {Lease} from './cluster/mod.ts';
 import {ConformanceRoutes, conformanceEnabled} from './conformance/routes.ts';
-import {type DumpMetadata, DumpJobRunner, DumpJobStore} from './dump/mod.ts';
+import {type DumpMetadata, DumpJobRunner, DumpJobStore, supportPacketFiles} from './dump/mod.ts';
 import {backendFromConfig, type FileBackend} from './filestore/mod.ts';
+import {REMOTE_CACHE_DIR, RemoteBlockCache, type StoreSources} from './remote/mod.ts';
 import {ScrapeManager, type ScrapeConfig, type TargetHealth} from './scrape/mod.ts';
-import {BlockSyncer} from './sync/mod.ts';
+import {BlockSyncer, type DumpDeletionReason} from './sync/mod.ts';
 import {TargetWatcher, type Target} from './targets/mod.ts';
 import {DB, type TaskRunner} from './tsdb/db.ts';
 import {WorkerPool} from './worker/mod.ts';
@@ -79,6 +80,8 @@ interface Collection {
   backend: FileBackend | null;
   /** Null without a file store. */
   jobs: JobsSource | null;
+  /** File-store blocks copied for queries; null without a file store. */
+  remoteCache: RemoteBlockCache | null;
 }
 
 export class MetricsPlugin implements MattermostPlugin {
@@ -102,6 +105,7 @@ export class MetricsPlugin implements MattermostPlugin {
       .add('GET', '/status', async () => Response.json(await statusBody(this.statusSource())))
       .add('GET', '/tsdb/stats', () => Response.json(tsdbStatsBody(this.statusSource().store())));
     addJobRoutes(this.router, () => this.collection?.jobs ?? null);
+    addQueryRoutes(this.router, {stores: () => this.queryStores()});
   }
 
   private statusSource(): StatusSource {
@@ -119,6 +123,13 @@ export class MetricsPlugin implements MattermostPlugin {
       warnings: () => this.warnings,
       sync: () => (c?.syncer && c.backend ? {fileStore: c.backend.describe(), status: c.syncer.status(), usage: () => c.syncer!.remoteUsage()} : null),
     };
+  }
+
+  /** What queries read: head + local blocks, and the file store's blocks (every node, leader or not). */
+  private queryStores(): StoreSources | null {
+    const c = this.collection;
+    if (!c) return null;
+    return {local: () => ({source: c.db.querier(), blocks: c.db.blocks()}), remote: c.remoteCache};
   }
 
   setAPI(api: PluginAPI): void {
@@ -200,7 +211,21 @@ export class MetricsPlugin implements MattermostPlugin {
       runner,
       onBlocksChanged: () => syncer?.kick(),
     });
-    if (backend) syncer = new BlockSyncer({backend, dataDir: db.dir, logger: this.log, ...syncSettings(settings)});
+    let jobRunner: DumpJobRunner | null = null;
+    if (backend) {
+      syncer = new BlockSyncer({
+        backend,
+        dataDir: db.dir,
+        logger: this.log,
+        ...syncSettings(settings),
+        // Dump retention never deletes the files of a job still pending or running, and
+        // marks the jobs whose dumps it deleted (their download then answers 410).
+        protectDump: (name) => jobRunner?.isActive(name) ?? false,
+        onDumpsDeleted: async (deleted) => {
+          await jobRunner?.markExpired(deleted.map((d) => ({id: d.id, reason: this.retentionReason(d.reason)})));
+        },
+      });
+    }
     const scraper = new ScrapeManager(db, scrapeConfig(settings), {logger: this.log});
     let targets: Target[] = [];
     const lease = new Lease(api, {
@@ -212,6 +237,8 @@ export class MetricsPlugin implements MattermostPlugin {
         scraper.resume();
         void scraper.sync(targets);
         syncer?.start();
+        // Jobs wait for the scraping node (see prefersToBuild below).
+        jobRunner?.wake();
       },
       // A node that loses the lease stops scraping at once.
       onLost: () => {
@@ -242,12 +269,16 @@ export class MetricsPlugin implements MattermostPlugin {
         nodeId: this.nodeId,
         logger: this.log,
         metadata: () => this.dumpMetadata(),
+        // Only the scraping node's head has the newest samples: it builds the jobs, a
+        // standby node only those the scraping node leaves pending (busy or gone).
+        prefersToBuild: () => lease.isLeader,
         // A range ending now must include the head and blocks not yet synced.
         prepare: async () => {
           await db.flush();
           await syncer?.syncOnce();
         },
       });
+      jobRunner = runner;
       jobs = {runner, backend};
       try {
         await runner.start();
@@ -255,7 +286,8 @@ export class MetricsPlugin implements MattermostPlugin {
         this.log.error('could not check for interrupted dump jobs', {error: (err as Error).message});
       }
     }
-    this.collection = {db, lease, watcher, scraper, maintenance, targets, syncer, backend, jobs};
+    const remoteCache = backend ? new RemoteBlockCache({backend, dir: path.join(db.dir, REMOTE_CACHE_DIR), logger: this.log}) : null;
+    this.collection = {db, lease, watcher, scraper, maintenance, targets, syncer, backend, jobs, remoteCache};
     await watcher.start();
     lease.start();
   }
@@ -271,6 +303,7 @@ export class MetricsPlugin implements MattermostPlugin {
     await c.syncer?.stop();
     await c.watcher.stop();
     await c.db.close();
+    c.remoteCache?.close();
   }
 
   /** What a dump's metadata.yaml says about this server. */
@@ -308,7 +341,7 @@ export class MetricsPlugin implements MattermostPlugin {
   async serveHTTP(request: Request, _context: PluginContext): Promise<Response> {
     const handled = await this.conformance?.handle(request);
     if (handled) return handled;
-    return this.router.handle(request);
+    return withPrometheusErrorEnvelope(request, await this.router.handle(request));
   }
 
   async serveMetrics(request: Request, context: PluginContext): Promise<Response> {
@@ -319,16 +352,48 @@ export class MetricsPlugin implements MattermostPlugin {
     this.conformance?.clusterEvents.push({id: event.id, data: event.data.toString('utf8')});
   }
 
+  /** Why dump retention deleted a dump, for its job record. */
+  private retentionReason(reason: DumpDeletionReason): string {
+    return reason === 'age'
+      ? `dump retention: older than ${this.settings.dumpRetentionDays} days (DumpRetentionDays)`
+      : `dump retention: the dumps exceeded ${this.settings.dumpRetentionTotalMB} MB in total (DumpRetentionTotalMB); the oldest were deleted`;
+  }
+
+  /**
+   * The Support Packet's metrics: a fresh dump of the last SupportPacketMetricsDays days
+   * built on this node, else the newest finished dump job with a WARNING.txt, else only
+   * status.json and a WARNING.txt (dump/support.ts has the budgets).
+   */
   async generateSupportData(_context: PluginContext): Promise<SupportFile[]> {
-    const status = {
-      plugin: pluginId,
-      generatedAt: new Date().toISOString(),
-      node: this.nodeId,
-      warnings: this.warnings,
-      targets: this.targetHealth(),
-      note: 'metrics dumps in the Support Packet come with the dump jobs (issue 6)',
-    };
-    return [{filename: 'mattermost-plugin-metrics/status.json', body: Buffer.from(JSON.stringify(status, null, 2))}];
+    const c = this.collection;
+    const db = c?.db;
+    const syncer = c?.syncer;
+    const res = await supportPacketFiles({
+      backend: c?.backend ?? null,
+      noBackendReason: c ? (this.warnings.fileStore ?? undefined) : 'the plugin is not collecting (not activated or stopping)',
+      days: this.settings.supportPacketMetricsDays,
+      metadata: () => this.dumpMetadata(),
+      prepare: async () => {
+        await db?.flush();
+        await syncer?.syncOnce();
+      },
+      jobs: c?.jobs ? () => c.jobs!.runner.list() : null,
+      status: async () => {
+        const lease = c ? await c.lease.status().catch(() => null) : null;
+        return {
+          plugin: pluginId,
+          node: this.nodeId,
+          leader: lease?.holder ? {...lease.holder, ageMs: lease.ageMs} : null,
+          isLeader: c?.lease.isLeader ?? false,
+          warnings: this.warnings,
+          targets: this.targetHealth(),
+          store: db ? db.stats() : null,
+          sync: syncer ? syncer.status() : null,
+        };
+      },
+      logger: this.log,
+    });
+    return res.files;
   }
 
   /**

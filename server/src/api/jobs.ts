@@ -1,8 +1,9 @@
 // The dump job routes (upstream's paths and JSON, spec §5), plus cancel and Range downloads.
+// A finished job whose file dump retention deleted answers 410 Gone.
 
 import {Readable} from 'node:stream';
 
-import {type DumpJobRunner, JobNotFoundError, JobValidationError, isValidJobId} from '../dump/mod.ts';
+import {type DumpJob, type DumpJobRunner, JobNotFoundError, JobValidationError, isValidJobId} from '../dump/mod.ts';
 import type {FileBackend} from '../filestore/mod.ts';
 import {HttpError, type Router} from './router.ts';
 
@@ -12,6 +13,11 @@ export interface JobsSource {
 }
 
 const ok = (): Response => Response.json({status: 'OK'});
+
+function expiredMessage(job: DumpJob): string {
+  const when = job.expired_at ? ` on ${new Date(job.expired_at).toISOString()}` : '';
+  return `the dump of job ${job.id} was deleted${when} (${job.expired_reason ?? 'dump retention'}); create a new dump job for this range`;
+}
 
 function jobId(id: string | undefined): string {
   if (!id || !isValidJobId(id)) throw new HttpError(400, `invalid job id: ${JSON.stringify(id ?? '')}`);
@@ -82,8 +88,14 @@ export function addJobRoutes(router: Router, source: () => JobsSource | null): R
       const job = await runner.get(id);
       if (!job) throw new HttpError(404, `no dump job ${id}`);
       if (job.status !== 'success' || !job.dump_location) throw new HttpError(409, `dump job ${id} is ${job.status}, not finished`);
+      if (job.expired) throw new HttpError(410, expiredMessage(job));
       const info = await backend.stat(job.dump_location);
-      if (!info) throw new HttpError(404, `the dump of job ${id} is no longer in the file store`);
+      if (!info) {
+        // Removed behind our back (by hand, or dump retention of an older version): record it.
+        const reason = 'the dump file is no longer in the file store';
+        await runner.markExpired([{id, reason}]).catch(() => []);
+        throw new HttpError(410, expiredMessage({...job, expired_reason: reason}));
+      }
       const name = job.file_name || job.dump_location.slice(job.dump_location.lastIndexOf('/') + 1);
       const headers: Record<string, string> = {
         'Content-Type': 'application/gzip',

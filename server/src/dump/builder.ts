@@ -94,6 +94,10 @@ export interface BuildDumpOptions {
   metaCache?: RemoteMetaCache;
   /** gzip level, default 6 (Go's and gzip's default). */
   gzipLevel?: number;
+  /** Where the .tar.gz goes (default `backend`), e.g. a local temporary dir for the Support Packet. */
+  output?: FileBackend;
+  /** Fail with DumpTooLargeError once the .tar.gz exceeds this many bytes (default: no limit). */
+  maxBytes?: number;
   now?: () => number;
 }
 
@@ -151,6 +155,11 @@ export class DumpError extends Error {
 /** No complete remote block overlaps the requested range: nothing is written. */
 export class DumpNoDataError extends DumpError {
   override name = 'DumpNoDataError';
+}
+
+/** The .tar.gz grew past BuildDumpOptions.maxBytes (the partial output is removed). */
+export class DumpTooLargeError extends DumpError {
+  override name = 'DumpTooLargeError';
 }
 
 /** `mattermost-metrics_<site>_<from>_<to>.tar.gz`, UTC, filesystem-safe (no ':' or '/'). */
@@ -258,9 +267,16 @@ function abortError(signal: AbortSignal): Error {
 class Sha256Counter extends Transform {
   readonly hash = createHash('sha256');
   bytes = 0;
+  constructor(private readonly maxBytes = Infinity) {
+    super();
+  }
   override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
     this.hash.update(chunk);
     this.bytes += chunk.length;
+    if (this.bytes > this.maxBytes) {
+      cb(new DumpTooLargeError(`the dump is larger than the limit of ${this.maxBytes} bytes`));
+      return;
+    }
     cb(null, chunk);
   }
 }
@@ -446,7 +462,14 @@ export async function buildDump(opts: BuildDumpOptions): Promise<DumpResult> {
   }
   const candidates = [...complete.values()].map((c) => c.meta).filter((m) => m.minTime < to && m.maxTime > from);
   const {keep, dropped} = pickBlocks(candidates, new Set(complete.keys()));
-  if (keep.length === 0) throw new DumpNoDataError(`no complete block in the file store overlaps ${iso(from)} .. ${iso(to)}`);
+  if (keep.length === 0) {
+    const all = [...complete.values()].map((c) => c.meta);
+    const held =
+      all.length === 0
+        ? 'the file store holds no metrics blocks yet'
+        : `the file store holds metrics from ${iso(Math.min(...all.map((m) => m.minTime)))} to ${iso(Math.max(...all.map((m) => m.maxTime)))}`;
+    throw new DumpNoDataError(`no metrics in ${iso(from)} .. ${iso(to)}: ${held} (no complete block in the file store overlaps the range)`);
+  }
   for (const d of dropped) log?.debug?.('dump: redundant block left out', {...d});
 
   // Plan the files; read the node lists and remote manifests (small).
@@ -597,20 +620,21 @@ export async function buildDump(opts: BuildDumpOptions): Promise<DumpResult> {
 
   progress(0, 'archive');
   const src = Readable.from(entries(), {objectMode: false, highWaterMark: 256 * 1024});
-  const counter = new Sha256Counter();
+  const counter = new Sha256Counter(opts.maxBytes);
+  const output = opts.output ?? backend;
   const pipe: {err: Error | null} = {err: null};
   const out = pipeline(src, createGzip({level: opts.gzipLevel ?? 6, chunkSize: 256 * 1024}), counter, (err) => {
     if (err) pipe.err = err;
   });
   let written: number;
   try {
-    written = await backend.write(outPath, out, {signal});
+    written = await output.write(outPath, out, {signal});
     if (pipe.err) throw pipe.err;
     check();
   } catch (e) {
     src.destroy();
     out.destroy();
-    await backend.remove(outPath).catch((re: unknown) => log?.warn('dump: could not remove the partial dump', {path: outPath, error: errorMessage(re)}));
+    await output.remove(outPath).catch((re: unknown) => log?.warn('dump: could not remove the partial dump', {path: outPath, error: errorMessage(re)}));
     if (signal?.aborted) throw abortError(signal);
     throw pipe.err ?? e;
   }

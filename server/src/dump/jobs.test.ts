@@ -4,11 +4,15 @@ import os from 'node:os';
 import path from 'node:path';
 import {after, describe, test} from 'node:test';
 
-import {parseRange} from '../api/jobs.ts';
+import {KVStore} from '../../../devhost/kvstore.ts';
+import {addJobRoutes, parseRange} from '../api/jobs.ts';
+import {Router} from '../api/router.ts';
+import {BlockSyncer} from '../sync/mod.ts';
 import {LocalBackend, remoteDumpDir} from '../filestore/mod.ts';
 import type {BuildDumpOptions, DumpResult} from './builder.ts';
 import {
   type DumpJob,
+  type DumpJobRunnerOptions,
   type JobKV,
   DumpJobRunner,
   DumpJobStore,
@@ -16,6 +20,7 @@ import {
   INTERRUPTED,
   JOB_LOCK_KEY,
   JobValidationError,
+  NODE_ALIVE_PREFIX,
   isValidJobId,
   newJobId,
   validateRange,
@@ -23,32 +28,53 @@ import {
 
 const H = 3_600_000;
 
-/** The PluginAPI KV subset, in memory, with Mattermost's semantics. */
-class MemKV implements JobKV {
-  readonly m = new Map<string, Buffer>();
-  async kvGet(key: string): Promise<Buffer | undefined> {
-    return this.m.get(key);
+/**
+ * The PluginAPI KV subset over the dev host's store, which has Mattermost's semantics
+ * (atomic insert / compare-and-set / expiry). `latencyMs` delays every call by a random
+ * 0..latencyMs before and after it runs, so that calls of several runners interleave as
+ * they would over RPC.
+ */
+class SharedKV implements JobKV {
+  constructor(
+    readonly store: KVStore,
+    private readonly latencyMs = 0,
+  ) {}
+  static async open(latencyMs = 0): Promise<SharedKV> {
+    return new SharedKV(await KVStore.open(), latencyMs);
   }
-  async kvSet(key: string, value: Uint8Array | null): Promise<void> {
-    if (!value || value.length === 0) this.m.delete(key);
-    else this.m.set(key, Buffer.from(value));
+  /** Another node's view of the same store. */
+  node(latencyMs = this.latencyMs): SharedKV {
+    return new SharedKV(this.store, latencyMs);
   }
-  async kvSetWithOptions(key: string, value: Uint8Array | null, o: {atomic?: boolean; oldValue?: Uint8Array | null}): Promise<boolean> {
-    if (o.atomic) {
-      const cur = this.m.get(key);
-      if (o.oldValue == null ? cur !== undefined : !cur || !cur.equals(Buffer.from(o.oldValue))) return false;
-    }
-    await this.kvSet(key, value);
-    return true;
+  private async lag(): Promise<void> {
+    if (this.latencyMs > 0) await new Promise((r) => setTimeout(r, Math.random() * this.latencyMs));
   }
-  async kvList(page: number, perPage: number): Promise<string[]> {
-    return [...this.m.keys()].sort().slice(page * perPage, (page + 1) * perPage);
+  private async call<T>(f: () => T | Promise<T>): Promise<T> {
+    await this.lag();
+    const out = await f();
+    await this.lag();
+    return out;
   }
-  async kvDelete(key: string): Promise<void> {
-    this.m.delete(key);
+  kvGet(key: string): Promise<Buffer | undefined> {
+    return this.call(() => this.store.get(key));
+  }
+  kvSet(key: string, value: Uint8Array | null): Promise<void> {
+    return this.call(() => this.store.set(key, value));
+  }
+  kvSetWithOptions(key: string, value: Uint8Array | null, o: {atomic?: boolean; oldValue?: Uint8Array | null; expireInSeconds?: number}): Promise<boolean> {
+    return this.call(() => this.store.setWithOptions(key, value, o));
+  }
+  kvList(page: number, perPage: number): Promise<string[]> {
+    return this.call(() => this.store.list(page, perPage));
+  }
+  kvDelete(key: string): Promise<void> {
+    return this.call(() => this.store.delete(key));
+  }
+  has(key: string): boolean {
+    return this.store.get(key) !== undefined;
   }
   json(key: string): any {
-    const v = this.m.get(key);
+    const v = this.store.get(key);
     return v ? JSON.parse(v.toString('utf8')) : undefined;
   }
 }
@@ -69,7 +95,11 @@ function fakeBuild(backend: LocalBackend, gate?: Promise<void>, fail?: string) {
     if (gate) {
       await Promise.race([
         gate,
-        new Promise((_, rej) => o.signal?.addEventListener('abort', () => rej(Object.assign(new Error('aborted'), {name: 'AbortError'})))),
+        new Promise((_, rej) => {
+          const aborted = () => rej(Object.assign(new Error('aborted'), {name: 'AbortError'}));
+          if (o.signal?.aborted) aborted();
+          o.signal?.addEventListener('abort', aborted);
+        }),
       ]);
     }
     if (fail) throw new Error(fail);
@@ -94,8 +124,8 @@ function fakeBuild(backend: LocalBackend, gate?: Promise<void>, fail?: string) {
 }
 
 let n = 0;
-function setup(opts: {gate?: Promise<void>; fail?: string; kv?: MemKV; nodeId?: string} = {}) {
-  const kv = opts.kv ?? new MemKV();
+async function setup(opts: {gate?: Promise<void>; fail?: string; kv?: SharedKV; nodeId?: string} = {}) {
+  const kv = opts.kv ?? (await SharedKV.open());
   const store = new DumpJobStore(kv, {now: () => now});
   const backend = new LocalBackend(path.join(root, `fs${n++}`));
   const fb = fakeBuild(backend, opts.gate, opts.fail);
@@ -112,8 +142,9 @@ function setup(opts: {gate?: Promise<void>; fail?: string; kv?: MemKV; nodeId?: 
   return {kv, store, backend, runner, fb, prepared: () => prepared};
 }
 
-async function until(f: () => Promise<boolean>): Promise<void> {
-  for (let i = 0; i < 200; i++) {
+async function until(f: () => Promise<boolean>, ms = 2_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (Date.now() < deadline) {
     if (await f()) return;
     await new Promise((r) => setTimeout(r, 5));
   }
@@ -155,7 +186,7 @@ describe('ids and validation', () => {
 
 describe('DumpJobStore', () => {
   test("reads upstream's records: once_<id> props and the finished map, the map winning", async () => {
-    const kv = new MemKV();
+    const kv = await SharedKV.open();
     const pend: DumpJob = {id: 'p'.repeat(26), status: 'pending', create_at: 3, min_t: 1, max_t: 2, dump_location: ''};
     const run: DumpJob = {id: 'r'.repeat(26), status: 'pending', create_at: 2, min_t: 1, max_t: 2, dump_location: ''};
     const ok: DumpJob = {id: 's'.repeat(26), status: 'success', create_at: 1, min_t: 1, max_t: 2, dump_location: `${remoteDumpDir}/${'s'.repeat(26)}/tsdb_dump.tar.gz`};
@@ -171,14 +202,14 @@ describe('DumpJobStore', () => {
   });
 
   test("writes upstream's layout: pending in once_, started in the map, lock released", async () => {
-    const kv = new MemKV();
+    const kv = await SharedKV.open();
     let open!: () => void;
-    const s = setup({kv, gate: new Promise<void>((r) => (open = r))});
+    const s = await setup({kv, gate: new Promise<void>((r) => (open = r))});
     const {job} = await s.runner.create(now - 2 * H, now - H, 'user1');
     assert.equal(job.status, 'pending');
     // The runner picks it up at once; before that the record was once_<id>.
     await until(async () => (await s.store.get(job.id))?.status === 'in_progress');
-    assert.equal(kv.m.has(`once_${job.id}`), false);
+    assert.equal(kv.has(`once_${job.id}`), false);
     assert.equal(kv.json(FINISHED_JOBS_KEY)[job.id].status, 'in_progress');
     open();
     await until(async () => (await s.store.get(job.id))?.status === 'success');
@@ -192,13 +223,13 @@ describe('DumpJobStore', () => {
     assert.equal(rec.progress, 1);
     assert.equal(rec.created_by, 'user1');
     assert.deepEqual(rec.nodes, ['a:8067']);
-    assert.equal(kv.m.has(JOB_LOCK_KEY), false);
+    assert.equal(kv.has(JOB_LOCK_KEY), false);
     assert.equal(s.fb.calls[0].metadata.extras?.job_id, job.id);
     assert.equal(s.prepared(), 1);
   });
 
   test('a pending job is stored as upstream scheduler metadata', async () => {
-    const kv = new MemKV();
+    const kv = await SharedKV.open();
     const store = new DumpJobStore(kv, {now: () => now});
     const job: DumpJob = {id: newJobId(), status: 'pending', create_at: now, min_t: 1, max_t: 2, dump_location: ''};
     await store.put(job);
@@ -212,7 +243,7 @@ describe('DumpJobStore', () => {
 describe('DumpJobRunner', () => {
   test('identical pending/running requests return the existing job; one job at a time', async () => {
     let open!: () => void;
-    const s = setup({gate: new Promise<void>((r) => (open = r))});
+    const s = await setup({gate: new Promise<void>((r) => (open = r))});
     const a = await s.runner.create(now - 2 * H, now - H);
     const b = await s.runner.create(now - 2 * H, now - H);
     const c = await s.runner.create(now - 3 * H, now - H);
@@ -230,12 +261,12 @@ describe('DumpJobRunner', () => {
   });
 
   test('a failing build stores the reason; cancel and delete of a running job', async () => {
-    const f = setup({fail: 'no complete block in the file store overlaps …'});
+    const f = await setup({fail: 'no complete block in the file store overlaps …'});
     const {job} = await f.runner.create(now - 2 * H, now - H);
     await until(async () => (await f.store.get(job.id))?.status === 'error');
     assert.match((await f.store.get(job.id))!.error!, /no complete block/);
 
-    const s = setup({gate: new Promise<void>(() => {})});
+    const s = await setup({gate: new Promise<void>(() => {})});
     const x = (await s.runner.create(now - 2 * H, now - H)).job;
     await until(async () => (await s.store.get(x.id))?.status === 'in_progress');
     const cancelled = await s.runner.cancel(x.id, 'cancelled by admin');
@@ -253,7 +284,7 @@ describe('DumpJobRunner', () => {
   });
 
   test('delete removes the dump; deleteAll empties everything', async () => {
-    const s = setup();
+    const s = await setup();
     const {job} = await s.runner.create(now - 2 * H, now - H);
     await until(async () => (await s.store.get(job.id))?.status === 'success');
     const loc = (await s.store.get(job.id))!.dump_location;
@@ -268,52 +299,412 @@ describe('DumpJobRunner', () => {
     assert.deepEqual(await s.backend.list(remoteDumpDir), []);
   });
 
-  test('start-up marks jobs of dead processes failed, not live ones of other nodes', async () => {
-    const kv = new MemKV();
+  test('start-up fails in_progress jobs of dead processes, runs pending ones, leaves live ones (also on the same host)', async () => {
+    const kv = await SharedKV.open();
     const store = new DumpJobStore(kv, {now: () => now});
     const mk = (c: string, status: DumpJob['status'], extra: Partial<DumpJob>): DumpJob => ({
       id: c.repeat(26),
       status,
       create_at: now - H,
-      min_t: 1,
-      max_t: 2,
+      min_t: now - 3 * H,
+      max_t: now - 2 * H,
       dump_location: '',
       ...extra,
     });
-    // Upstream's stuck in_progress record (no node), our own earlier process (same host), a
-    // live job of another node, a stale job of another node, a finished job.
+    const alive = (node: string) => kv.kvSetWithOptions(`${NODE_ALIVE_PREFIX}${node}`, Buffer.from('1'), {expireInSeconds: 60});
+    // a: upstream's stuck in_progress record (no node); b: a pending job of our earlier
+    // process; c: a live job of another node; d: a job of a live node whose record went
+    // stale; e: finished; f: a node that crashed (its liveness key expired); g: a live
+    // sibling process on the same host (containers can share a hostname).
     await store.put(mk('a', 'in_progress', {}));
     await store.put(mk('b', 'pending', {node: 'host1#old'}));
     await store.put(mk('c', 'in_progress', {node: 'host2#live'}));
-    const staleKv = mk('d', 'in_progress', {node: 'host3#gone'});
-    await store.put(staleKv);
+    await store.put(mk('d', 'in_progress', {node: 'host3#stuck'}));
     const rec = kv.json(FINISHED_JOBS_KEY);
-    rec[staleKv.id].update_at = now - H;
+    rec['d'.repeat(26)].update_at = now - H;
     await kv.kvSet(FINISHED_JOBS_KEY, Buffer.from(JSON.stringify(rec)));
     await store.put(mk('e', 'success', {}));
-    const s = setup({kv, nodeId: 'host1#new'});
+    await store.put(mk('f', 'in_progress', {node: 'host4#crashed'}));
+    await store.put(mk('g', 'in_progress', {node: 'host1#sibling'}));
+    await store.put(mk('h', 'in_progress', {node: 'host1#previous'}));
+    for (const node of ['host2#live', 'host3#stuck', 'host1#sibling']) await alive(node);
+    const s = await setup({kv, nodeId: 'host1#new'});
     const failed = await s.runner.start();
-    assert.deepEqual(failed.sort(), ['a'.repeat(26), 'b'.repeat(26), 'd'.repeat(26)]);
+    assert.deepEqual(failed.sort(), ['a', 'd', 'f', 'h'].map((c) => c.repeat(26)));
+    await until(async () => (await s.store.get('b'.repeat(26)))?.status === 'success');
     const byId = Object.fromEntries((await s.store.list()).map((j) => [j.id[0], j]));
     assert.equal(byId.a.status, 'error');
     assert.equal(byId.a.error, INTERRUPTED);
-    assert.equal(byId.b.status, 'error');
-    assert.equal(kv.m.has(`once_${'b'.repeat(26)}`), false);
+    assert.match(byId.d.error!, /node host3#stuck stopped updating this job \(no heartbeat for 3600 s; limit 120 s\)/);
+    assert.match(byId.f.error!, /interrupted: node host4#crashed stopped \(no liveness heartbeat for 45 s\); create it again/);
+    assert.equal(byId.h.error, INTERRUPTED, 'our own earlier process on this host');
+    assert.equal(byId.b.node, 'host1#new', 'the pending job survived the restart and ran here');
+    assert.equal(kv.has(`once_${'b'.repeat(26)}`), false);
     assert.equal(byId.c.status, 'in_progress');
+    assert.equal(byId.g.status, 'in_progress', 'a live sibling on the same host keeps its job');
     assert.equal(byId.e.status, 'success');
+    assert.equal(kv.has(`${NODE_ALIVE_PREFIX}host1#new`), true);
     await s.runner.stop();
+    assert.equal(kv.has(`${NODE_ALIVE_PREFIX}host1#new`), false, 'a clean stop removes the liveness key');
   });
 
-  test('stop fails the running and queued jobs with a reason', async () => {
-    const s = setup({gate: new Promise<void>(() => {})});
+  test('stop fails the running job with a reason; pending ones stay for other nodes', async () => {
+    const s = await setup({gate: new Promise<void>(() => {})});
     const a = (await s.runner.create(now - 2 * H, now - H)).job;
     const b = (await s.runner.create(now - 3 * H, now - H)).job;
     await until(async () => (await s.store.get(a.id))?.status === 'in_progress');
     await s.runner.stop();
-    for (const id of [a.id, b.id]) {
-      const j = (await s.store.get(id))!;
-      assert.equal(j.status, 'error');
-      assert.match(j.error!, /plugin was stopped/);
+    const ja = (await s.store.get(a.id))!;
+    assert.equal(ja.status, 'error');
+    assert.match(ja.error!, /plugin was stopped/);
+    assert.equal((await s.store.get(b.id))!.status, 'pending');
+    assert.deepEqual(await s.backend.list(remoteDumpDir), []);
+  });
+});
+
+/** A runner of a simulated cluster node: shared KV (with latency) and shared file store, real clock. */
+function clusterNode(
+  kv: SharedKV,
+  backend: LocalBackend,
+  nodeId: string,
+  o: Partial<DumpJobRunnerOptions> & {buildMs?: number; hang?: boolean} = {},
+) {
+  const built: string[] = [];
+  let inFlight = 0;
+  let maxInFlight = 0;
+  const build = async (b: BuildDumpOptions): Promise<DumpResult> => {
+    inFlight++;
+    maxInFlight = Math.max(maxInFlight, inFlight);
+    try {
+      built.push(b.outPath.split('/')[3]);
+      // A partial file, as a real build has while it streams.
+      await backend.write(`${b.outPath}.partial`, Buffer.from('partial'));
+      b.onProgress?.(0.1, 'archive');
+      await new Promise<void>((resolve, reject) => {
+        const stop = () => reject(Object.assign(new Error('aborted'), {name: 'AbortError'}));
+        if (b.signal?.aborted) stop();
+        b.signal?.addEventListener('abort', stop);
+        if (!o.hang) setTimeout(resolve, o.buildMs ?? 20);
+      }).catch(async (e: unknown) => {
+        await backend.remove(`${b.outPath}.partial`);
+        throw e;
+      });
+      await backend.remove(`${b.outPath}.partial`);
+      const bytes = await backend.write(b.outPath, Buffer.from(`dump by ${nodeId}`));
+      return {
+        path: b.outPath,
+        fileName: b.outPath.split('/').pop()!,
+        bytes,
+        sha256: 'cd'.repeat(32),
+        blocks: [],
+        dropped: [],
+        series: 1,
+        samples: 1,
+        requestedRange: {from: b.from, to: b.to},
+        actualRange: {min: b.from, max: b.to},
+        nodes: [nodeId],
+        overlapping: false,
+        skippedFiles: [],
+      };
+    } finally {
+      inFlight--;
     }
+  };
+  const runner = new DumpJobRunner({
+    store: new DumpJobStore(kv),
+    backend,
+    nodeId,
+    metadata: async () => MD,
+    build,
+    pollMs: 20,
+    heartbeatMs: 20,
+    progressEveryMs: 10,
+    ...o,
+  });
+  return {runner, built, maxInFlight: () => maxInFlight};
+}
+
+const realNow = () => Date.now();
+const dumpDirs = async (backend: LocalBackend): Promise<string[]> => [...new Set((await backend.list(remoteDumpDir)).map((f) => f.path.split('/')[3]))].sort();
+
+describe('cluster: runners of several nodes on one KV', () => {
+  test('pending jobs are picked up by any node, each built exactly once, one build per node at a time', async () => {
+    const kv = await SharedKV.open(2);
+    const backend = new LocalBackend(path.join(root, `cluster${n++}`));
+    const nodes = ['n1#a', 'n2#b', 'n3#c'].map((id) => clusterNode(kv.node(), backend, id, {buildMs: 40}));
+    for (const nd of nodes) await nd.runner.start();
+    const t = realNow();
+    const ids: string[] = [];
+    for (let i = 0; i < 9; i++) ids.push((await nodes[0].runner.create(t - (i + 2) * H, t - H, 'admin')).job.id);
+    const store = new DumpJobStore(kv);
+    await until(async () => (await store.list()).every((j) => j.status === 'success'), 20_000);
+    const all = nodes.flatMap((nd) => nd.built);
+    assert.deepEqual([...all].sort(), [...ids].sort(), 'every job built exactly once');
+    for (const nd of nodes) assert.equal(nd.maxInFlight() <= 1, true, 'one build per node at a time');
+    assert.ok(nodes[1].built.length + nodes[2].built.length > 0, 'jobs accepted by n1 were built by other nodes');
+    for (const j of await store.list()) {
+      const builder = nodes.find((nd) => nd.built.includes(j.id))!;
+      assert.equal(j.node, (builder.runner as unknown as {opts: {nodeId: string}}).opts.nodeId);
+      assert.equal((await backend.list(`${remoteDumpDir}/${j.id}`)).length, 1, 'no partial file left');
+    }
+    for (const nd of nodes) await nd.runner.stop();
+  });
+
+  test('the scraping node builds the jobs; a standby node only after the standby delay', async () => {
+    const kv = await SharedKV.open(1);
+    const backend = new LocalBackend(path.join(root, `cluster${n++}`));
+    let leaderUp = true;
+    const leader = clusterNode(kv.node(), backend, 'n1#lead', {buildMs: 10, prefersToBuild: () => leaderUp});
+    const standby = clusterNode(kv.node(), backend, 'n2#stby', {buildMs: 10, prefersToBuild: () => false, standbyDelayMs: 400, pollMs: 50});
+    await leader.runner.start();
+    await standby.runner.start();
+    const store = new DumpJobStore(kv);
+    const t = realNow();
+    // Accepted by the standby node, built by the scraping one.
+    const a = (await standby.runner.create(t - 2 * H, t - H, 'admin')).job.id;
+    await until(async () => (await store.get(a))?.status === 'success', 5_000);
+    assert.deepEqual(leader.built, [a]);
+    assert.deepEqual(standby.built, []);
+    // The scraping node is gone: the standby builds the job once the delay has passed.
+    leaderUp = false;
+    await leader.runner.stop();
+    const created = Date.now();
+    const b = (await standby.runner.create(t - 3 * H, t - H, 'admin')).job.id;
+    await until(async () => (await store.get(b))?.status === 'success', 5_000);
+    assert.deepEqual(standby.built, [b]);
+    assert.ok(Date.now() - created >= 400, 'not before the standby delay');
+    await standby.runner.stop();
+  });
+
+  test('nodes racing for the same pending jobs: exactly one claims each', async () => {
+    const kv = await SharedKV.open(3);
+    const backend = new LocalBackend(path.join(root, `cluster${n++}`));
+    const nodes = ['r1#a', 'r2#b', 'r3#c'].map((id) => clusterNode(kv.node(), backend, id, {buildMs: 1, pollMs: 3_600_000, heartbeatMs: 1_000, progressEveryMs: 1_000}));
+    for (const nd of nodes) await nd.runner.start();
+    const store = new DumpJobStore(kv.node(0));
+    const t = realNow();
+    const ids: string[] = [];
+    for (let i = 0; i < 15; i++) {
+      const job: DumpJob = {id: newJobId(), status: 'pending', create_at: t - i, min_t: t - (i + 2) * H, max_t: t - H, dump_location: '', requested_min_t: t - (i + 2) * H, requested_max_t: t - H};
+      await store.create(job);
+      ids.push(job.id);
+    }
+    // All three look at the same moment, repeatedly.
+    for (let round = 0; round < 5; round++) await Promise.all(nodes.map((nd) => nd.runner.poll()));
+    await until(async () => (await store.list()).every((j) => j.status === 'success'), 20_000);
+    assert.deepEqual(nodes.flatMap((nd) => nd.built).sort(), [...ids].sort());
+    for (const nd of nodes) await nd.runner.stop();
+
+    // The claim itself, without runners: 3 stores × 12 concurrent attempts on one record.
+    const job: DumpJob = {id: newJobId(), status: 'pending', create_at: t, min_t: 1, max_t: 2, dump_location: ''};
+    await store.create(job);
+    const stores = [0, 1, 2].map(() => new DumpJobStore(kv.node()));
+    const results = await Promise.all(
+      Array.from({length: 12}, (_, i) =>
+        stores[i % 3].update(job.id, (j) => {
+          if (j.status !== 'pending') return false;
+          j.status = 'in_progress';
+          j.node = `claimer${i}`;
+        }),
+      ),
+    );
+    const winners = new Set(results.map((r) => r?.node));
+    assert.equal(winners.size, 1, [...winners].join(','));
+    assert.equal((await store.get(job.id))?.node, [...winners][0]);
+    assert.equal(kv.has(`once_${job.id}`), false, 'moved into the finished map');
+  });
+
+  test('a node that dies mid-build: another marks the job failed after the stale limit and removes its files', async () => {
+    const kv = await SharedKV.open(1);
+    const backend = new LocalBackend(path.join(root, `cluster${n++}`));
+    // n1's heartbeat and progress writes stop after the claim: it is "dead".
+    const dead = clusterNode(kv.node(), backend, 'n1#dead', {hang: true, heartbeatMs: 3_600_000, progressEveryMs: 3_600_000, pollMs: 3_600_000});
+    await dead.runner.start();
+    const t = realNow();
+    const {job} = await dead.runner.create(t - 2 * H, t - H);
+    const store = new DumpJobStore(kv);
+    await until(async () => (await backend.list(`${remoteDumpDir}/${job.id}`)).length > 0);
+    const live = clusterNode(kv.node(), backend, 'n2#live', {staleMs: 300});
+    const started = Date.now();
+    await live.runner.start();
+    await until(async () => (await store.get(job.id))?.status === 'error', 5_000);
+    const failed = (await store.get(job.id))!;
+    assert.ok(Date.now() - started >= 200, 'not before the stale limit');
+    assert.match(failed.error!, /interrupted: node n1#dead stopped updating this job \(no heartbeat for [\d.]+ s; limit 0.3 s\); create it again/);
+    await until(async () => (await dumpDirs(backend)).length === 0);
+    assert.deepEqual(live.built, [], 'failed, not re-run');
+    await live.runner.stop();
+    // The "dead" node comes back (a long pause, not a crash): it must not resurrect the job.
+    await dead.runner.stop();
+    assert.equal((await store.get(job.id))!.error, failed.error);
+    assert.deepEqual(await dumpDirs(backend), []);
+  });
+
+  test('a node that crashes (liveness key expired): its running job is failed at the next poll of another node', async () => {
+    const kv = await SharedKV.open(1);
+    const backend = new LocalBackend(path.join(root, `cluster${n++}`));
+    // Its heartbeat is slow enough not to renew the key the test deletes.
+    const crashed = clusterNode(kv.node(), backend, 'c1#crash', {hang: true, pollMs: 3_600_000, heartbeatMs: 3_600_000});
+    await crashed.runner.start();
+    const t = realNow();
+    const {job} = await crashed.runner.create(t - 2 * H, t - H);
+    await until(async () => (await backend.list(`${remoteDumpDir}/${job.id}`)).length > 0);
+    const live = clusterNode(kv.node(), backend, 'c2#live', {pollMs: 3_600_000});
+    await live.runner.start();
+    assert.deepEqual(await live.runner.recover(), [], 'alive: left alone');
+    // What the KV expiry does to a process that died without a clean stop.
+    await kv.kvDelete(`${NODE_ALIVE_PREFIX}c1#crash`);
+    assert.deepEqual(await live.runner.recover(), [job.id]);
+    const failed = (await new DumpJobStore(kv).get(job.id))!;
+    assert.match(failed.error!, /interrupted: node c1#crash stopped \(no liveness heartbeat for 1 s\)/);
+    assert.deepEqual(await dumpDirs(backend), []);
+    await crashed.runner.stop();
+    await live.runner.stop();
+    assert.equal((await new DumpJobStore(kv).get(job.id))!.error, failed.error, 'not overwritten when the "dead" process wakes up');
+    assert.deepEqual(await dumpDirs(backend), []);
+  });
+
+  test('cancel and delete from another node while running: the builder stops, no zombie record, no orphan files', async () => {
+    const kv = await SharedKV.open(1);
+    const backend = new LocalBackend(path.join(root, `cluster${n++}`));
+    const builder = clusterNode(kv.node(), backend, 'n1#b', {hang: true, pollMs: 3_600_000});
+    const other = clusterNode(kv.node(), backend, 'n2#o', {pollMs: 3_600_000});
+    await builder.runner.start();
+    await other.runner.start();
+    const store = new DumpJobStore(kv);
+    const t = realNow();
+
+    const a = (await builder.runner.create(t - 2 * H, t - H)).job;
+    await until(async () => (await backend.list(`${remoteDumpDir}/${a.id}`)).length > 0);
+    const cancelled = await other.runner.cancel(a.id, 'cancelled by admin2');
+    assert.equal(cancelled.status, 'error');
+    await until(async () => builder.runner.runningJobId === null && (await dumpDirs(backend)).length === 0);
+    assert.equal((await store.get(a.id))!.error, 'cancelled by admin2');
+
+    const b = (await builder.runner.create(t - 3 * H, t - H)).job;
+    await until(async () => (await backend.list(`${remoteDumpDir}/${b.id}`)).length > 0);
+    await other.runner.delete(b.id);
+    assert.equal(await store.get(b.id), null);
+    await until(async () => builder.runner.runningJobId === null);
+    await new Promise((r) => setTimeout(r, 100));
+    assert.equal(await store.get(b.id), null, 'no zombie');
+    assert.deepEqual(await dumpDirs(backend), [], 'no orphan files');
+    assert.deepEqual((await store.list()).map((j) => j.id), [a.id]);
+    await builder.runner.stop();
+    await other.runner.stop();
+  });
+});
+
+describe('finished jobs: pruning, dump retention, orphans', () => {
+  test('the finished map keeps the newest N and every pending/running job; pruned dumps are deleted', async () => {
+    const kv = await SharedKV.open();
+    const backend = new LocalBackend(path.join(root, `prune${n++}`));
+    let clock = now;
+    const nd = clusterNode(kv, backend, 'p1#a', {buildMs: 1, keepFinished: 3, now: () => clock, pollMs: 3_600_000});
+    const store = new DumpJobStore(kv);
+    const ids: string[] = [];
+    for (let i = 0; i < 6; i++) {
+      clock += 60_000;
+      const {job} = await nd.runner.create(now - (i + 2) * H, now - H);
+      await until(async () => (await store.get(job.id))?.status === 'success');
+      ids.push(job.id);
+    }
+    await nd.runner.prune();
+    const left = (await store.list()).map((j) => j.id);
+    assert.deepEqual(left.sort(), ids.slice(3).sort());
+    assert.deepEqual(await dumpDirs(backend), ids.slice(3).sort(), 'dumps of pruned jobs deleted with them');
+    assert.equal(Object.keys(kv.json(FINISHED_JOBS_KEY)).length, 3);
+
+    // A running job is never pruned, even with keepFinished 0.
+    const hanging = clusterNode(kv, backend, 'p2#b', {hang: true, keepFinished: 0, pollMs: 3_600_000});
+    const {job: running} = await hanging.runner.create(now - 30 * H, now - H);
+    await until(async () => (await store.get(running.id))?.status === 'in_progress');
+    await hanging.runner.prune();
+    assert.deepEqual((await store.list()).map((j) => j.id), [running.id]);
+    await hanging.runner.stop();
+  });
+
+  test('dump retention deleting a dump marks its job expired; download answers 410, delete is OK; running jobs are protected', async () => {
+    const kv = await SharedKV.open();
+    const rootDir = path.join(root, `retention${n++}`);
+    const backend = new LocalBackend(rootDir);
+    const nd = clusterNode(kv, backend, 'ret#a', {buildMs: 1, pollMs: 3_600_000});
+    const store = new DumpJobStore(kv);
+    const t = realNow();
+    const old = (await nd.runner.create(t - 3 * H, t - H)).job;
+    await until(async () => (await store.get(old.id))?.status === 'success');
+    const running = clusterNode(kv, backend, 'ret#b', {hang: true, pollMs: 3_600_000});
+    const busy = (await running.runner.create(t - 5 * H, t - H)).job;
+    await until(async () => (await backend.list(`${remoteDumpDir}/${busy.id}`)).length > 0);
+    // Both dumps look two days old.
+    for (const f of await backend.list(remoteDumpDir)) {
+      const abs = path.join(rootDir, f.path);
+      fs.utimesSync(abs, new Date(t - 48 * H), new Date(t - 48 * H));
+    }
+    const syncer = new BlockSyncer({
+      backend,
+      dataDir: fs.mkdtempSync(path.join(root, 'data-')),
+      retentionDays: 30,
+      periodMinutes: 60,
+      dumpRetention: {retentionDays: 1, totalMB: 10240},
+      protectDump: (name) => nd.runner.isActive(name) || running.runner.isActive(name),
+      onDumpsDeleted: async (deleted) => {
+        await nd.runner.markExpired(deleted.map((d) => ({id: d.id, reason: `dump retention: older than 1 days (${d.reason})`})));
+      },
+    });
+    const res = await syncer.cleanupDumps();
+    assert.deepEqual(res.deleted.map((d) => d.id), [old.id]);
+    assert.ok((await backend.list(`${remoteDumpDir}/${busy.id}`)).length > 0, 'the running job kept its files');
+    const expired = (await store.get(old.id))!;
+    assert.equal(expired.status, 'success');
+    assert.equal(expired.expired, true);
+    assert.match(expired.expired_reason!, /dump retention: older than 1 days \(age\)/);
+
+    const router = addJobRoutes(new Router({isAdmin: async () => true}), () => ({runner: nd.runner, backend}));
+    const req = (method: string, p: string) => router.handle(new Request(`http://x${p}`, {method, headers: {'Mattermost-User-Id': 'admin'}}));
+    const gone = await req('GET', `/jobs/download/${old.id}`);
+    assert.equal(gone.status, 410);
+    assert.equal(gone.headers.get('content-type'), 'application/json');
+    assert.match(((await gone.json()) as {error: string}).error, /the dump of job \w+ was deleted on .* \(dump retention: older than 1 days \(age\)\); create a new dump job/);
+    const listed = (await (await req('GET', '/jobs')).json()) as DumpJob[];
+    assert.equal(listed.find((j) => j.id === old.id)?.expired, true);
+
+    // A dump removed by hand: the download finds out, records it, answers 410 (never 500).
+    const second = (await nd.runner.create(t - 4 * H, t - H)).job;
+    await until(async () => (await store.get(second.id))?.status === 'success');
+    await backend.removeAll(`${remoteDumpDir}/${second.id}`);
+    const vanished = await req('GET', `/jobs/download/${second.id}`);
+    assert.equal(vanished.status, 410);
+    assert.match(((await vanished.json()) as {error: string}).error, /no longer in the file store/);
+    assert.equal((await store.get(second.id))?.expired, true);
+
+    for (const id of [old.id, second.id]) {
+      const del = await req('DELETE', `/jobs/delete/${id}`);
+      assert.equal(del.status, 200);
+      assert.deepEqual(await del.json(), {status: 'OK'});
+    }
+    assert.equal((await req('GET', `/jobs/download/${old.id}`)).status, 404);
+    await running.runner.stop();
+    assert.deepEqual(await dumpDirs(backend), []);
+  });
+
+  test('dump dirs named like a job without a record are removed after the grace period', async () => {
+    const kv = await SharedKV.open();
+    const rootDir = path.join(root, `orphans${n++}`);
+    const backend = new LocalBackend(rootDir);
+    const nd = clusterNode(kv, backend, 'o#a', {buildMs: 1, pollMs: 3_600_000, orphanGraceMs: 60_000});
+    const t = realNow();
+    const kept = (await nd.runner.create(t - 3 * H, t - H)).job;
+    await until(async () => (await new DumpJobStore(kv).get(kept.id))?.status === 'success');
+    const oldOrphan = newJobId();
+    const youngOrphan = newJobId();
+    await backend.write(`${remoteDumpDir}/${oldOrphan}/x.tar.gz`, Buffer.from('x'));
+    await backend.write(`${remoteDumpDir}/${youngOrphan}/x.tar.gz`, Buffer.from('x'));
+    await backend.write(`${remoteDumpDir}/not-a-job/x.tar.gz`, Buffer.from('x'));
+    for (const p of [`${remoteDumpDir}/${oldOrphan}/x.tar.gz`, `${remoteDumpDir}/not-a-job/x.tar.gz`, (await new DumpJobStore(kv).get(kept.id))!.dump_location]) {
+      fs.utimesSync(path.join(rootDir, p), new Date(t - 2 * H), new Date(t - 2 * H));
+    }
+    assert.deepEqual(await nd.runner.sweepOrphans(), [oldOrphan]);
+    assert.deepEqual(await dumpDirs(backend), [kept.id, youngOrphan, 'not-a-job'].sort());
   });
 });

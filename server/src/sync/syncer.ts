@@ -262,7 +262,19 @@ export class BlockSyncer {
   cleanupDumps(opts?: CleanupDumpsOptions): Promise<CleanupResult<DumpDeletion>> {
     const o = opts ?? this.opts.dumpRetention;
     if (!o) return Promise.resolve({deleted: [], errors: []});
-    return this.serial(() => cleanupDumps(this.backend, {now: this.now(), logger: this.log, ...o}));
+    const {protectDump, onDumpsDeleted} = this.opts;
+    const protect = protectDump ? (name: string): boolean => protectDump(name) || (o.protect?.(name) ?? false) : o.protect;
+    return this.serial(async () => {
+      const res = await cleanupDumps(this.backend, {now: this.now(), logger: this.log, ...o, protect});
+      if (res.deleted.length > 0 && onDumpsDeleted) {
+        try {
+          await onDumpsDeleted(res.deleted);
+        } catch (e) {
+          this.log.warn('sync: could not record deleted dumps on their jobs', {error: errorMessage(e)});
+        }
+      }
+      return res;
+    });
   }
 
   remoteUsage(): Promise<RemoteUsage> {

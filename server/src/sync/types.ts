@@ -3,7 +3,7 @@
 import type {FileBackend} from '../filestore/backend.ts';
 import type {Problem} from '../tsdb/block/mod.ts';
 import type {LocalFile, ManifestFile} from './manifest.ts';
-import type {CleanupDumpsOptions, SyncLogger} from './remote.ts';
+import type {CleanupDumpsOptions, DumpDeletion, SyncLogger} from './remote.ts';
 
 export interface BlockSyncerOptions {
   backend: FileBackend;
@@ -18,6 +18,10 @@ export interface BlockSyncerOptions {
   cleanupPeriodMinutes?: number;
   /** Dump retention applied by the periodic cleanup (DumpRetentionDays / DumpRetentionTotalMB). */
   dumpRetention?: Pick<CleanupDumpsOptions, 'retentionDays' | 'totalMB' | 'protect'>;
+  /** Dump dirs (job ids) that retention must keep whatever the settings: jobs still pending or running. */
+  protectDump?: (name: string) => boolean;
+  /** Told after dump retention deleted dumps, so the job records can say so (called inside the cleanup). */
+  onDumpsDeleted?: (deleted: DumpDeletion[]) => void | Promise<void>;
   /** Blocks uploaded at once. Default 2. */
   blockConcurrency?: number;
   /** Files uploaded at once within one block. Default 3. */
