@@ -30,15 +30,39 @@ type kvEntry struct {
 type fakeAPI struct {
 	bundlePath string
 
-	mu           sync.Mutex
+	mu           *sync.Mutex // shared by the nodes of one serve-mode cluster (with kv)
 	calls        []apiCall
 	kv           map[string]kvEntry
 	pluginConfig map[string]interface{}
 	now          func() time.Time
+
+	// serve mode: FileSettings.Directory (absolute), MetricsSettings.ListenAddress, and
+	// the user ids that have manage_system. Empty = the conformance defaults.
+	fileDir       string
+	metricsListen string
+	admins        map[string]bool
+}
+
+// sibling is another node's API on the same "server": it shares the KV (and its lock),
+// the plugin settings and the file store, and has its own call log.
+func (a *fakeAPI) sibling() *fakeAPI {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return &fakeAPI{
+		mu:            a.mu,
+		bundlePath:    a.bundlePath,
+		kv:            a.kv,
+		pluginConfig:  a.pluginConfig,
+		now:           a.now,
+		fileDir:       a.fileDir,
+		metricsListen: a.metricsListen,
+		admins:        a.admins,
+	}
 }
 
 func newFakeAPI(bundlePath string) *fakeAPI {
 	return &fakeAPI{
+		mu:           &sync.Mutex{},
 		bundlePath:   bundlePath,
 		kv:           map[string]kvEntry{},
 		pluginConfig: map[string]interface{}{"scrapeintervalseconds": 60.0},
@@ -92,6 +116,13 @@ func (a *fakeAPI) config(unsanitized bool) *mmtypes.Config {
 		pc[k] = v
 	}
 	a.mu.Unlock()
+	fileDir, metricsListen := "./data/", ":8067"
+	if a.fileDir != "" {
+		fileDir = a.fileDir
+	}
+	if a.metricsListen != "" {
+		metricsListen = a.metricsListen
+	}
 	return &mmtypes.Config{
 		ServiceSettings: mmtypes.ServiceSettings{
 			SiteURL:                 mmtypes.StrPtr("http://localhost:8065"),
@@ -117,7 +148,7 @@ func (a *fakeAPI) config(unsanitized bool) *mmtypes.Config {
 		},
 		FileSettings: mmtypes.FileSettings{
 			DriverName:                         mmtypes.StrPtr("local"),
-			Directory:                          mmtypes.StrPtr("./data/"),
+			Directory:                          mmtypes.StrPtr(fileDir),
 			AmazonS3Bucket:                     mmtypes.StrPtr(""),
 			AmazonS3Region:                     mmtypes.StrPtr(""),
 			AmazonS3Endpoint:                   mmtypes.StrPtr("s3.amazonaws.com"),
@@ -132,7 +163,7 @@ func (a *fakeAPI) config(unsanitized bool) *mmtypes.Config {
 		MetricsSettings: mmtypes.MetricsSettings{
 			Enable:           mmtypes.BoolPtr(true),
 			BlockProfileRate: mmtypes.IntPtr(0),
-			ListenAddress:    mmtypes.StrPtr(":8067"),
+			ListenAddress:    mmtypes.StrPtr(metricsListen),
 		},
 		PluginSettings: mmtypes.PluginSettings{
 			Enable:                  mmtypes.BoolPtr(true),
@@ -254,6 +285,16 @@ func (a *fakeAPI) GetSystemInstallDate(args *mmtypes.Z_GetSystemInstallDateArgs,
 func (a *fakeAPI) GetBundlePath(args *mmtypes.Z_GetBundlePathArgs, ret *mmtypes.Z_GetBundlePathReturns) error {
 	a.record("GetBundlePath", *args)
 	ret.A = a.bundlePath
+	return nil
+}
+
+// HasPermissionTo: only the serve mode's admins have any permission (manage_system is
+// the one the plugin asks about).
+func (a *fakeAPI) HasPermissionTo(args *mmtypes.Z_HasPermissionToArgs, ret *mmtypes.Z_HasPermissionToReturns) error {
+	a.record("HasPermissionTo", *args)
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	ret.A = args.B != nil && args.B.Id == "manage_system" && a.admins[args.A]
 	return nil
 }
 
@@ -429,7 +470,9 @@ func (a *fakeAPI) KVDeleteAll(args *mmtypes.Z_KVDeleteAllArgs, ret *mmtypes.Z_KV
 	a.record("KVDeleteAll", *args)
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	a.kv = map[string]kvEntry{}
+	for k := range a.kv { // in place: other nodes of a serve-mode cluster share the map
+		delete(a.kv, k)
+	}
 	return nil
 }
 

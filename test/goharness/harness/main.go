@@ -4,6 +4,7 @@
 //
 //	harness conformance -plugin <exe> [-only name[,name...]] [-v]
 //	harness bench -plugin <exe> [-n N]
+//	harness serve -plugin <exe> -filestore <dir> -metrics-listen <addr>   (see serve.go)
 //	harness list
 package main
 
@@ -22,6 +23,7 @@ func usage() {
 	fmt.Fprintf(os.Stderr, `usage:
   harness conformance -plugin <exe> [-only name[,name...]] [-v]
   harness bench -plugin <exe> [-n N] [-warmup W] [-download-mib M]
+  harness serve -plugin <exe> -filestore <dir> -metrics-listen <addr> [-addr A] [-config JSON] [-v]
   harness list
 `)
 	os.Exit(2)
@@ -36,6 +38,8 @@ func main() {
 		os.Exit(runConformance(os.Args[2:]))
 	case "bench":
 		os.Exit(runBench(os.Args[2:]))
+	case "serve":
+		os.Exit(runServe(os.Args[2:]))
 	case "list":
 		for _, sc := range scenarios {
 			fmt.Println(sc.name)

@@ -184,15 +184,25 @@ func fileSHA256(path string) ([]byte, error) {
 
 const confEnv = "MM_METRICS_CONFORMANCE=1"
 
+// managedStartTimeout is Mattermost's StartTimeout; serve mode may raise it for a plugin
+// run from source (-start-timeout).
+var managedStartTimeout = 3 * time.Second
+
 // startManaged launches exe through go-plugin exactly like Mattermost's supervisor:
 // exec.Command(exe) without args, SecureConfig SHA-256, StartTimeout 3 s, netrpc.
 func startManaged(exe string, echo bool) (*session, error) {
+	return startManagedIn(exe, echo, "")
+}
+
+// startManagedIn is startManaged with the process's working directory (serve mode's nodes).
+func startManagedIn(exe string, echo bool, dir string) (*session, error) {
 	logs := &logBuffer{echo: echo}
 	sum, err := fileSHA256(exe)
 	if err != nil {
 		return nil, err
 	}
 	cmd := exec.Command(exe)
+	cmd.Dir = dir
 	cmd.Env = []string{confEnv} // go-plugin appends os.Environ() and its own variables
 	logger := hclog.New(&hclog.LoggerOptions{
 		Name:       "plugin",
@@ -205,7 +215,7 @@ func startManaged(exe string, echo bool) (*session, error) {
 		Plugins:         pluginSet,
 		Cmd:             cmd,
 		SecureConfig:    &goplugin.SecureConfig{Checksum: sum, Hash: sha256.New()},
-		StartTimeout:    3 * time.Second,
+		StartTimeout:    managedStartTimeout,
 		SyncStdout:      &lineWriter{l: logs, prefix: "plugin_stdout: "},
 		SyncStderr:      &lineWriter{l: logs, prefix: "plugin_stderr: "},
 		Logger:          logger,
@@ -552,7 +562,9 @@ func (s *session) activate() (*activation, error) {
 	}
 	act := &activation{implemented: impl}
 	bundle, _ := filepath.Abs(filepath.Dir(s.exe))
-	s.api = newFakeAPI(bundle)
+	if s.api == nil { // a restarted plugin keeps the "server's" KV and config (serve mode)
+		s.api = newFakeAPI(bundle)
+	}
 	s.drv = &fakeDriver{api: s.api}
 	s.apiDialed = make(chan time.Time, 1)
 	s.driverDialed = make(chan time.Time, 1)

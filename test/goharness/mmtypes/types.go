@@ -425,6 +425,20 @@ type Z_KVCompareAndDeleteReturns struct {
 	B *AppError
 }
 
+// Permission mirrors model.Permission.
+type Permission struct {
+	Id          string
+	Name        string
+	Description string
+	Scope       string
+}
+
+type Z_HasPermissionToArgs struct {
+	A string
+	B *Permission
+}
+type Z_HasPermissionToReturns struct{ A bool }
+
 type Z_KVGetArgs struct{ A string }
 type Z_KVGetReturns struct {
 	A []byte
