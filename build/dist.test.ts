@@ -9,11 +9,16 @@
 import {test, describe, before, after} from 'node:test';
 import assert from 'node:assert/strict';
 import {spawn, spawnSync} from 'node:child_process';
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import vm from 'node:vm';
 import zlib from 'node:zlib';
+
+import React from 'react';
+import * as ReactDOM from 'react-dom';
+import * as ReactIntl from 'react-intl';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 const NODE = process.execPath;
@@ -206,6 +211,8 @@ describe('bundle', {skip: REQUIRE ? false : bundleMissing}, () => {
       `${ID}/webapp`,
       `${ID}/webapp/dist`,
       `${ID}/webapp/dist/main.js`,
+      `${ID}/public`,
+      `${ID}/public/dashboard.js`,
     ];
     const assets = path.join(ROOT, 'assets');
     if (fs.existsSync(assets)) {
@@ -261,11 +268,29 @@ describe('bundle', {skip: REQUIRE ? false : bundleMissing}, () => {
   test('webapp/dist/main.js registers the plugin with the host', () => {
     const mainJs = byName.get(`${ID}/webapp/dist/main.js`)!.data.toString('utf8');
     const registered: Array<[string, any]> = [];
-    vm.runInNewContext(mainJs, {window: {registerPlugin: (id: string, plugin: unknown) => registered.push([id, plugin])}});
+    const settings: string[] = [];
+    // The host's globals, as the web app exposes them; a document just for the style element.
+    const document = {getElementById: () => null, createElement: () => ({}), head: {appendChild: () => undefined}};
+    const window = {React, ReactDOM, ReactIntl, registerPlugin: (id: string, plugin: unknown) => registered.push([id, plugin])};
+    vm.runInNewContext(mainJs, {window, document});
     assert.equal(registered.length, 1);
     assert.equal(registered[0][0], ID);
     assert.equal(typeof registered[0][1].initialize, 'function');
-    registered[0][1].initialize({}, {getState: () => ({}), dispatch: () => undefined});
+    registered[0][1].initialize({registerAdminConsoleCustomSetting: (key: string) => settings.push(key)}, {getState: () => ({}), dispatch: () => undefined});
+    assert.deepEqual(settings, ['Dashboard', 'Status', 'Stats', 'Dumps']);
+  });
+
+  test('public/dashboard.js is the dashboard chunk main.js asks for, by content hash', (t) => {
+    const mainJs = byName.get(`${ID}/webapp/dist/main.js`)!.data;
+    const chunk = byName.get(`${ID}/public/dashboard.js`)!.data;
+    t.diagnostic(`main.js ${mainJs.length} bytes, public/dashboard.js ${chunk.length} bytes`);
+    assert.ok(mainJs.length < 150 * 1024, `main.js is ${mainJs.length} bytes, over the 150 KB budget`);
+    const hash = crypto.createHash('sha256').update(chunk).digest('hex').slice(0, 16);
+    // main.js builds the URL `${basename}/plugins/${id}/public/dashboard.js?v=${hash}`.
+    assert.ok(mainJs.includes('/public/dashboard.js?v='), 'main.js loads public/dashboard.js');
+    assert.ok(mainJs.includes(`"${hash}"`), `main.js does not carry dashboard.js's hash ${hash}`);
+    assert.ok(chunk.includes('mattermostPluginMetricsDashboard'), 'dashboard.js hands the component over on window.mattermostPluginMetricsDashboard');
+    assert.ok(!mainJs.includes('uplot'), 'uPlot stays out of main.js');
   });
 
   test('amd64: handshake with PATH=/nonexistent', async (t) => {
@@ -397,6 +422,16 @@ describe('webapp bundler (webapp/build.mjs)', () => {
     vm.runInNewContext(code, {window});
     // (JSON round trip: objects made inside the vm context have that realm's prototypes)
     assert.deepEqual(JSON.parse(JSON.stringify(calls)), [['Stats', ['div', {className: 'stats'}, 42, ['Fragment', null, '!']]], 'reducer']);
+  });
+
+  test('the plugin build: dashboard.js beside main.js, main.js carrying its content hash', () => {
+    const out = path.join(dir, 'plugin', 'main.js');
+    const r = spawnSync(NODE, [path.join(ROOT, 'webapp/build.mjs'), '--outfile', out], {cwd: ROOT, encoding: 'utf8'});
+    assert.equal(r.status, 0, r.stderr);
+    const chunk = fs.readFileSync(path.join(dir, 'plugin', 'dashboard.js'));
+    const hash = crypto.createHash('sha256').update(chunk).digest('hex').slice(0, 16);
+    assert.match(r.stdout, new RegExp(`dashboard\\.js: ${chunk.length} bytes \\(v=${hash}\\)`));
+    assert.ok(fs.readFileSync(out, 'utf8').includes(`"${hash}"`));
   });
 
   test('subpaths the host does not expose (react/jsx-runtime, react-dom/client) are refused', () => {

@@ -1,5 +1,6 @@
 // The console's routes without a browser or a plugin: the page, the host bundle, the plugin's
-// webapp bundle, the settings as the page sees them, and the save path with its errors.
+// webapp bundle and public files, the settings as the page sees them, and the save path with
+// its errors.
 // The page itself runs in test/browser/console.test.ts.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -11,6 +12,7 @@ import {after, before, test} from 'node:test';
 
 import type {JsonObject, Manifest} from './config.ts';
 import {consoleHandler, effectiveSettings, mergeSettings, webappBundleStale} from './console.ts';
+import {publicFilePath} from './http.ts';
 
 const manifest: Manifest = {
   id: 'com.example.plugin',
@@ -98,6 +100,53 @@ void test("the plugin's bundle is read from disk on each request, with a hint wh
   assert.match(await ok.text(), /registerPlugin/);
 });
 
+void test("the plugin's public files come from the bundle's directory, like Mattermost's <plugin dir>/public/", async () => {
+  fs.writeFileSync(path.join(dir, 'dashboard.js'), 'window.mattermostPluginMetricsDashboard = {};');
+  fs.mkdirSync(path.join(dir, 'sub'), {recursive: true});
+  fs.writeFileSync(path.join(dir, 'sub', 'a b.css'), '.x{}');
+  const publicUrl = `${url}/plugins/com.example.plugin/public`;
+
+  const js = await fetch(`${publicUrl}/dashboard.js?v=0123456789abcdef`);
+  assert.equal(js.status, 200);
+  assert.equal(js.headers.get('content-type'), 'text/javascript; charset=utf-8');
+  assert.equal(await js.text(), 'window.mattermostPluginMetricsDashboard = {};');
+  const modified = js.headers.get('last-modified') ?? '';
+  assert.ok(modified, 'Last-Modified');
+  const notModified = await fetch(`${publicUrl}/dashboard.js`, {headers: {'if-modified-since': modified}});
+  assert.equal(notModified.status, 304);
+  const head = await fetch(`${publicUrl}/dashboard.js`, {method: 'HEAD'});
+  assert.equal(head.status, 200);
+  assert.equal(head.headers.get('content-length'), String('window.mattermostPluginMetricsDashboard = {};'.length));
+  const css = await fetch(`${publicUrl}/sub/a%20b.css`);
+  assert.equal(css.status, 200);
+  assert.equal(css.headers.get('content-type'), 'text/css; charset=utf-8');
+  await css.text();
+  const post = await fetch(`${publicUrl}/dashboard.js`, {method: 'POST', body: 'x'});
+  assert.equal(post.status, 405);
+  await post.text();
+
+  // Nothing outside the directory, and no directories: 404 as Mattermost answers.
+  fs.writeFileSync(path.join(path.dirname(dir), `${path.basename(dir)}-secret.txt`), 'secret');
+  try {
+    for (const rest of ['', 'sub/', 'sub', 'missing.js', `..%2f${path.basename(dir)}-secret.txt`, 'sub%2f..%2f..%2fx', '%5c..%5cx', '%00.js', '%E0%A4%A']) {
+      const r = await fetch(`${publicUrl}/${rest}`);
+      assert.equal(r.status, 404, `public/${rest}`);
+      assert.doesNotMatch(await r.text(), /secret/, `public/${rest}`);
+    }
+  } finally {
+    fs.rmSync(path.join(path.dirname(dir), `${path.basename(dir)}-secret.txt`), {force: true});
+  }
+});
+
+void test('public file paths: only files under the directory, whatever the encoding', () => {
+  const root = path.join(os.tmpdir(), 'public-root');
+  assert.equal(publicFilePath(root, 'dashboard.js'), path.join(root, 'dashboard.js'));
+  assert.equal(publicFilePath(root, 'a/b%20c.css'), path.join(root, 'a', 'b c.css'));
+  for (const rest of ['', 'a/', '../x', 'a/../../x', '%2e%2e/x', '..%2fx', 'a/%2E%2E/%2e%2e/x', './x', 'a//b', '%2fetc%2fpasswd', '/etc/passwd', '..\\x', '%5c..%5cx', 'x%00.js', '%E0%A4%A']) {
+    assert.equal(publicFilePath(root, rest), undefined, rest);
+  }
+});
+
 void test('GET the plugin, PUT its settings: rejections are 400 with the reason and change nothing', async () => {
   const info = (await (await fetch(`${url}/api/devhost/plugin`, {headers: {cookie: 'devhost_user=member'}})).json()) as Record<string, unknown>;
   assert.equal(info.id, 'com.example.plugin');
@@ -127,7 +176,7 @@ void test('GET the plugin, PUT its settings: rejections are 400 with the reason 
   await wrongMethod.text();
 });
 
-void test('the webapp bundle is stale when missing or older than its sources', () => {
+void test('the webapp bundle is stale when main.js or dashboard.js is missing or older than their sources', () => {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'devhost-stale-'));
   try {
     fs.mkdirSync(path.join(root, 'webapp/src/components'), {recursive: true});
@@ -138,6 +187,11 @@ void test('the webapp bundle is stale when missing or older than its sources', (
     const t = Date.now() / 1000;
     fs.utimesSync(path.join(root, 'webapp/src/components/A.tsx'), t - 100, t - 100);
     fs.utimesSync(path.join(root, 'webapp/dist/main.js'), t - 50, t - 50);
+    assert.equal(webappBundleStale(root), true, 'dashboard.js missing');
+    fs.writeFileSync(path.join(root, 'webapp/dist/dashboard.js'), 'x');
+    fs.utimesSync(path.join(root, 'webapp/dist/dashboard.js'), t - 150, t - 150);
+    assert.equal(webappBundleStale(root), true, 'dashboard.js older than a source');
+    fs.utimesSync(path.join(root, 'webapp/dist/dashboard.js'), t - 50, t - 50);
     assert.equal(webappBundleStale(root), false, 'fresh');
     fs.utimesSync(path.join(root, 'webapp/src/components/A.tsx'), t, t);
     assert.equal(webappBundleStale(root), true, 'a newer source');

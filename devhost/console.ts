@@ -3,6 +3,8 @@
 //   GET /static/devhost/host.js         devhost/console/host.tsx bundled with esbuild (React & co. from
 //                                       node_modules, production builds, as the web app ships them)
 //   GET /static/plugins/<id>/main.js    the plugin's webapp bundle, read from disk on each request
+//   GET /plugins/<id>/public/<file>     the plugin's public files (dashboard.js), from the webapp
+//                                       bundle's directory, before anything reaches ServeHTTP
 //   GET /api/devhost/plugin             manifest bits, plugin state, the settings (defaults + saved)
 //   PUT /api/devhost/plugin/settings    {settings} → the System Console's save path
 // The page sets the devhost_user cookie (admin unless chosen otherwise) so that the plugin's
@@ -17,6 +19,7 @@ import {fileURLToPath} from 'node:url';
 import * as esbuild from 'esbuild';
 
 import type {JsonObject, Manifest} from './config.ts';
+import {servePublicFile} from './http.ts';
 import {isUserKind} from './state.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -26,6 +29,11 @@ export interface ConsoleContext {
   manifest: Manifest;
   /** Absolute path of the plugin's webapp bundle (main.js). */
   webappBundle: string;
+  /**
+   * What /plugins/<id>/public/ serves (Mattermost: <plugin dir>/public/); default the webapp
+   * bundle's directory, where webapp/build.mjs puts dashboard.js.
+   */
+  publicDir?: string;
   serverVersion: string;
   /** This plugin's saved settings (PluginSettings.Plugins[id]), keys as saved. */
   savedSettings(): JsonObject | undefined;
@@ -62,13 +70,14 @@ export function buildHostBundle(): Promise<string> {
 }
 
 /**
- * True when the webapp bundle is missing or older than what it is built from (webapp/src,
- * webapp/i18n, webapp/build.mjs, plugin.json) — the check build/dist.sh makes.
+ * True when the webapp bundle or the dashboard chunk beside it (one build makes both) is
+ * missing or older than what they are built from (webapp/src, webapp/i18n, webapp/build.mjs,
+ * plugin.json) — the check build/dist.sh makes.
  */
 export function webappBundleStale(root: string, bundle = path.join(root, 'webapp/dist/main.js')): boolean {
   let built: number;
   try {
-    built = statSync(bundle).mtimeMs;
+    built = Math.min(statSync(bundle).mtimeMs, statSync(path.join(path.dirname(bundle), 'dashboard.js')).mtimeMs);
   } catch {
     return true;
   }
@@ -261,9 +270,15 @@ function cookieUser(req: http.IncomingMessage): string | undefined {
 export function consoleHandler(ctx: ConsoleContext): (req: http.IncomingMessage, res: http.ServerResponse, pathname: string) => boolean {
   const id = ctx.manifest.id;
   const bundlePath = `/static/plugins/${id}/main.js`;
+  const publicPrefix = `/plugins/${id}/public/`;
+  const publicDir = ctx.publicDir ?? path.dirname(ctx.webappBundle);
   return (req, res, pathname) => {
     const method = req.method ?? 'GET';
     const isGet = method === 'GET' || method === 'HEAD';
+    if (pathname.startsWith(publicPrefix)) {
+      servePublicFile(req, res, publicDir, pathname.slice(publicPrefix.length));
+      return true;
+    }
     if (isGet && (pathname === '/' || pathname === '/admin_console' || pathname.startsWith('/admin_console/'))) {
       const user = cookieUser(req);
       // Explicit from the first visit: the plugin's requests from this page act as this user.

@@ -1,6 +1,12 @@
-// Builds the webapp half: webapp/src/index.tsx -> webapp/dist/main.js (one IIFE).
+// Builds the webapp half as two IIFE files in one directory:
+//   webapp/src/dashboard/chunk.ts -> webapp/dist/dashboard.js  (the performance dashboard, uPlot,
+//                                    prometheus-query; packaged as public/dashboard.js)
+//   webapp/src/index.tsx          -> webapp/dist/main.js       (what Mattermost loads for every user)
+// The dashboard is built first: main.js carries its content hash (DASHBOARD_CHUNK_HASH) so the
+// loader asks for public/dashboard.js?v=<hash> and a browser never runs a stale cached copy.
 //
-//   node webapp/build.mjs [--entry <file>] [--outfile <file>] [--dev]
+//   node webapp/build.mjs [--outfile <main.js>] [--dev]     both files (dashboard.js beside main.js)
+//   node webapp/build.mjs --entry <file> --outfile <file>   that one entry only
 //
 // The Mattermost web app hands plugins its own React, Redux, ... as window globals
 // (webapp/channels/src/plugins/export.ts); importing these packages resolves to those
@@ -8,6 +14,7 @@
 // (react-dom/client, react/jsx-runtime, ...) is an error: the host does not expose it.
 // JSX uses the classic runtime (React.createElement; `import React from 'react'`).
 /* global console */
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import process from 'node:process';
@@ -46,10 +53,13 @@ const hostGlobals = {
   },
 };
 
+/** File name of the dashboard chunk, beside main.js in the build and under public/ in the bundle. */
+export const DASHBOARD_CHUNK = 'dashboard.js';
+
 /**
- * @param {{entry?: string, outfile?: string, dev?: boolean}} [options]
+ * @param {{entry: string, outfile: string, dev: boolean, define?: Record<string, string>}} options
  */
-export async function buildWebapp({entry = path.join(here, 'src/index.tsx'), outfile = path.join(here, 'dist/main.js'), dev = false} = {}) {
+async function buildEntry({entry, outfile, dev, define = {}}) {
   const result = await esbuild.build({
     entryPoints: [entry],
     outfile,
@@ -60,7 +70,7 @@ export async function buildWebapp({entry = path.join(here, 'src/index.tsx'), out
     jsx: 'transform',
     jsxFactory: 'React.createElement',
     jsxFragment: 'React.Fragment',
-    define: {'process.env.NODE_ENV': JSON.stringify(dev ? 'development' : 'production')},
+    define: {'process.env.NODE_ENV': JSON.stringify(dev ? 'development' : 'production'), ...define},
     minify: !dev,
     sourcemap: dev ? 'inline' : false,
     plugins: [hostGlobals],
@@ -69,12 +79,35 @@ export async function buildWebapp({entry = path.join(here, 'src/index.tsx'), out
   return {result, bytes: fs.statSync(outfile).size};
 }
 
+/** The version main.js asks for: the first 16 hex digits of the chunk's SHA-256. */
+export function chunkHash(file) {
+  return crypto.createHash('sha256').update(fs.readFileSync(file)).digest('hex').slice(0, 16);
+}
+
+/**
+ * Without `entry`: dashboard.js (beside `outfile`), then main.js knowing its hash.
+ * With `entry`: just that entry into `outfile`.
+ * @param {{entry?: string, outfile?: string, dev?: boolean}} [options]
+ * @returns {Promise<{bytes: number, outfile: string, chunk?: {outfile: string, bytes: number, hash: string}}>}
+ */
+export async function buildWebapp({entry, outfile = path.join(here, 'dist/main.js'), dev = false} = {}) {
+  if (entry) {
+    const {bytes} = await buildEntry({entry, outfile, dev});
+    return {bytes, outfile};
+  }
+  const chunkFile = path.join(path.dirname(outfile), DASHBOARD_CHUNK);
+  const chunk = await buildEntry({entry: path.join(here, 'src/dashboard/chunk.ts'), outfile: chunkFile, dev});
+  const hash = chunkHash(chunkFile);
+  const main = await buildEntry({entry: path.join(here, 'src/index.tsx'), outfile, dev, define: {DASHBOARD_CHUNK_HASH: JSON.stringify(hash)}});
+  return {bytes: main.bytes, outfile, chunk: {outfile: chunkFile, bytes: chunk.bytes, hash}};
+}
+
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   const {values} = parseArgs({options: {entry: {type: 'string'}, outfile: {type: 'string'}, dev: {type: 'boolean'}}});
   try {
-    const {bytes} = await buildWebapp(values);
-    const out = path.relative(process.cwd(), values.outfile ?? path.join(here, 'dist/main.js'));
-    console.log(`[webapp] ${out}: ${bytes} bytes`);
+    const {bytes, outfile, chunk} = await buildWebapp(values);
+    if (chunk) console.log(`[webapp] ${path.relative(process.cwd(), chunk.outfile)}: ${chunk.bytes} bytes (v=${chunk.hash})`);
+    console.log(`[webapp] ${path.relative(process.cwd(), outfile)}: ${bytes} bytes`);
   } catch (err) {
     console.error(`[webapp] build failed: ${err.message}`);
     process.exit(1);

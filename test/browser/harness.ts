@@ -46,9 +46,13 @@ export function launchChromium(): Promise<Browser> {
   return chromium.launch({executablePath: chromiumPath, args: chromiumArgs, timeout: 60_000});
 }
 
-/** The webapp built from the current sources into `dir` (never touches webapp/dist). */
+/**
+ * The webapp built from the current sources into `dir`/webapp (never touches webapp/dist):
+ * main.js, and dashboard.js beside it, which the dev host serves as the plugin's public file.
+ * A directory of its own, since all of it is public.
+ */
 export function buildWebapp(dir: string): string {
-  const outfile = path.join(dir, 'main.js');
+  const outfile = path.join(dir, 'webapp', 'main.js');
   const r = spawnSync(process.execPath, [path.join(repoRoot, 'webapp/build.mjs'), '--outfile', outfile], {cwd: repoRoot, encoding: 'utf8'});
   if (r.status !== 0) throw new Error(`node webapp/build.mjs failed:\n${r.stdout}${r.stderr}`);
   return outfile;

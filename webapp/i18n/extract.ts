@@ -1,9 +1,12 @@
-// Rewrites webapp/i18n/en.json from the message descriptors in webapp/src/messages.ts:
+// Rewrites webapp/i18n/en.json from the message descriptors in webapp/src/messages.ts and
+// the dashboard's strings (webapp/src/dashboard/en.json, kept equal to its code by
+// src/dashboard/en.test.tsx), so the host gets every string through registerTranslations:
 //   node --import tsx webapp/i18n/extract.ts
 import fs from 'node:fs';
 import path from 'node:path';
 import {fileURLToPath} from 'node:url';
 
+import dashboard from '../src/dashboard/en.json' with {type: 'json'};
 import * as messages from '../src/messages.ts';
 
 export function englishMessages(): Record<string, string> {
@@ -13,6 +16,10 @@ export function englishMessages(): Record<string, string> {
       if (d.id in out) throw new Error(`message id ${d.id} is used twice`);
       out[d.id] = String(d.defaultMessage);
     }
+  }
+  for (const [id, text] of Object.entries(dashboard as Record<string, string>)) {
+    if (id in out) throw new Error(`message id ${id} is used twice`);
+    out[id] = text;
   }
   return out;
 }

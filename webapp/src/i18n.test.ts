@@ -16,7 +16,7 @@ describe('i18n', () => {
     const values = {
       age: '1 min', node: 'n', total: '1 MB', blocks: 2, blockBytes: '1 MB', walBytes: '1 MB', dir: 'd', series: 1, samples: 2, bytes: '1 MB', dumps: 1,
       dumpBytes: '1 kB', store: 's', error: 'e', count: 3, duration: 5, problem: 'p', percent: 0.5, from: 'a', to: 'b', range: 'r', zone: 'UTC', days: 31,
-      message: 'm', reason: 'x',
+      message: 'm', reason: 'x', time: '12:00:00',
     };
     for (const id of Object.keys(en)) expect(intl.formatMessage({id}, values), id).not.toBe(id);
     expect(errors).toEqual([]);

@@ -3,7 +3,7 @@ import {describe, expect, it, vi} from 'vitest';
 import en from '../i18n/en.json';
 
 describe('plugin registration', () => {
-  it('registers with the host and adds Status, Stats and Dumps as admin console settings with titles', async () => {
+  it('registers with the host and adds Dashboard, Status, Stats and Dumps as admin console settings with titles', async () => {
     const registerPlugin = vi.fn();
     vi.stubGlobal('registerPlugin', registerPlugin);
     const {default: Plugin} = await import('./index.tsx');
@@ -15,6 +15,7 @@ describe('plugin registration', () => {
     const registry = {registerAdminConsoleCustomSetting: vi.fn(), registerTranslations: vi.fn()};
     plugin.initialize(registry, {getState: () => ({}), dispatch: (a: unknown) => a});
     expect(registry.registerAdminConsoleCustomSetting.mock.calls.map(([key, component, options]) => [key, typeof component, options])).toEqual([
+      ['Dashboard', 'function', {showTitle: true}],
       ['Status', 'function', {showTitle: true}],
       ['Stats', 'function', {showTitle: true}],
       ['Dumps', 'function', {showTitle: true}],

@@ -1,9 +1,10 @@
-// Webapp half of the plugin: System Console settings (Status, Stats, Dumps).
+// Webapp half of the plugin: System Console settings (Dashboard, Status, Stats, Dumps).
 // React, ReactDOM, ReactIntl, ... are the host's window globals (see webapp/build.mjs);
 // JSX uses the classic runtime, so a file with JSX starts with `import React from 'react';`.
 import type React from 'react';
 
 import manifest from '../../plugin.json';
+import DashboardLoader from './components/DashboardLoader.tsx';
 import Dumps from './components/Dumps.tsx';
 import Stats from './components/Stats.tsx';
 import Status from './components/Status.tsx';
@@ -24,9 +25,11 @@ export interface Store {
 
 /**
  * Custom settings in the order the console shows them (plugin.json's settings_schema
- * decides the position). The dashboard (webapp/src/dashboard/) registers before these.
+ * decides the position). The dashboard (webapp/src/dashboard/) is a separate file,
+ * dashboard.js, that its loader fetches when the settings page opens.
  */
 export const customSettings: Array<[key: string, component: React.ComponentType<CustomSettingProps>]> = [
+  ['Dashboard', DashboardLoader],
   ['Status', Status],
   ['Stats', Stats],
   ['Dumps', Dumps],

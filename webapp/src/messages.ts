@@ -121,3 +121,9 @@ export const dumps = defineMessages({
   toInFuture: {id: 'metrics.dumps.toInFuture', defaultMessage: 'The end is in the future.'},
   tooLong: {id: 'metrics.dumps.tooLong', defaultMessage: 'A dump covers at most {days, number} days.'},
 });
+
+export const dashboardLoader = defineMessages({
+  loading: {id: 'metrics.dashboardLoader.loading', defaultMessage: 'Loading the performance dashboard…'},
+  failed: {id: 'metrics.dashboardLoader.failed', defaultMessage: 'The performance dashboard could not be loaded: {reason}'},
+  retry: {id: 'metrics.dashboardLoader.retry', defaultMessage: 'Retry'},
+});

@@ -79,7 +79,11 @@ export function DumpDialog({onClose, onCreated, now = Date.now}: DumpDialogProps
     setSubmitting(true);
     setServerError(null);
     try {
-      const job = await api.createJob(fromLocalInput(range.from), fromLocalInput(range.to));
+      // A preset means "the last <span> until now": the fields show minutes, the request ends
+      // at this millisecond, so the newest samples are in the dump.
+      const span = presets.find((p) => p.key === preset)?.ms;
+      const end = now();
+      const job = span !== undefined ? await api.createJob(end - span, end) : await api.createJob(fromLocalInput(range.from), fromLocalInput(range.to));
       onCreated(job);
     } catch (err) {
       setServerError((err as Error).message);

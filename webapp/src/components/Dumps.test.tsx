@@ -1,4 +1,4 @@
-import {act, fireEvent, render, screen, within} from '@testing-library/react';
+import {act, fireEvent, render, screen, waitFor, within} from '@testing-library/react';
 import React from 'react';
 import {afterEach, describe, expect, it, vi} from 'vitest';
 
@@ -202,6 +202,18 @@ describe('Dumps: create dialog', () => {
     expect(post.path).toBe('/jobs/create');
     expect(post.body).toEqual({min_t: new Date(2025, 4, 6, 8, 30).getTime(), max_t: new Date(2025, 4, 6, 9, 45).getTime()});
     expect(screen.queryByTestId('dump-dialog')).toBeNull();
+  });
+
+  it('a preset asks for the last span until this millisecond (the newest samples are in the dump)', async () => {
+    const {server} = await openDialog({'POST /jobs/create': (c) => json({...pendingJob, ...(c.body as object)})});
+    fireEvent.click(screen.getByTestId('dump-preset-1h'));
+    const before = Date.now();
+    fireEvent.click(screen.getByTestId('dump-submit'));
+    await waitFor(() => expect(server.calls.some((c) => c.method === 'POST')).toBe(true));
+    const body = server.calls.find((c) => c.method === 'POST')!.body as {min_t: number; max_t: number};
+    expect(body.max_t - body.min_t).toBe(hour);
+    expect(body.max_t).toBeGreaterThanOrEqual(before);
+    expect(body.max_t).toBeLessThanOrEqual(Date.now());
   });
 
   it('keeps the dialog open and shows the server’s reason when creating fails', async () => {

@@ -1,4 +1,4 @@
-// en.json (merged into webapp/i18n/en.json by the lead) must list every string the
+// en.json (merged into webapp/i18n/en.json by webapp/i18n/extract.ts) must list every string the
 // dashboard shows, with the same English text as its defaultMessage.
 import fs from 'node:fs';
 import path from 'node:path';
