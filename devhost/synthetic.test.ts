@@ -7,6 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import {test} from 'node:test';
 
+import {UPSTREAM_PANEL_QUERIES} from '../server/src/promql/testing/queries.ts';
 import {parse} from '../server/src/scrape/parser/mod.ts';
 import {writeBlock} from '../server/src/tsdb/block/mod.ts';
 import {ensurePrometheus, query, startPrometheus} from '../server/src/tsdb/testing/prometheus.ts';
@@ -123,45 +124,6 @@ void test('counters grow and gauges move with time; the same seed gives the same
   assert.equal(await a.metrics(), await b.metrics());
 });
 
-/** Every expression of the upstream dashboard's 26 panels (upstream-dashboard.md §1.6). */
-const panelQueries = [
-  'sum(rate(mattermost_http_requests_total[2m]))',
-  'histogram_quantile(0.99, sum(rate(mattermost_api_time_bucket[2m])) by (le))',
-  'histogram_quantile(0.50, sum(rate(mattermost_api_time_bucket[2m])) by (le))',
-  'topk(10, sum(rate(mattermost_api_time_count[5m])) by (handler))',
-  'topk(10, sum(rate(mattermost_api_time_sum[5m])) by (handler) / sum(rate(mattermost_api_time_count[5m])) by (handler))',
-  'histogram_quantile(0.99, sum(rate(mattermost_api_time_bucket{handler="getPostsForChannelAroundLastUnread"}[5m])) by (le))',
-  'histogram_quantile(0.50, sum(rate(mattermost_api_time_bucket{handler="getPostsForChannelAroundLastUnread"}[5m])) by (le))',
-  'histogram_quantile(0.99, sum(rate(mattermost_api_time_bucket{handler="createPost"}[5m])) by (le))',
-  'histogram_quantile(0.50, sum(rate(mattermost_api_time_bucket{handler="createPost"}[5m])) by (le))',
-  'sum(rate(mattermost_db_store_time_count[5m]))',
-  'histogram_quantile(0.99, sum(rate(mattermost_db_store_time_bucket[2m])) by (le))',
-  'histogram_quantile(0.50, sum(rate(mattermost_db_store_time_bucket[2m])) by (le))',
-  'topk(10, sum(rate(mattermost_db_store_time_count[5m])) by (method))',
-  'topk(10, sum(rate(mattermost_db_store_time_sum[5m])) by (method) / sum(rate(mattermost_db_store_time_count[5m])) by (method))',
-  'sum(mattermost_db_master_connections_total)',
-  'sum(mattermost_db_read_replica_connections_total)',
-  'sum(go_sql_open_connections{db_name="master"})',
-  'sum(go_sql_in_use_connections{db_name="master"})',
-  'sum(rate(go_sql_wait_count_total{db_name="master"}[5m]))',
-  'sum(go_sql_open_connections{db_name=~"replica.*"})',
-  'sum(go_sql_in_use_connections{db_name=~"replica.*"})',
-  'sum(rate(go_sql_wait_count_total{db_name=~"replica.*"}[5m]))',
-  'mattermost_db_replica_lag_time',
-  'sum(mattermost_http_websockets_total)',
-  'sum(mattermost_websocket_broadcast_buffer_size)',
-  'sum(rate(mattermost_websocket_broadcasts_total[5m])) by (name)',
-  'sum(rate(mattermost_websocket_event_total[5m])) by (type)',
-  'sum(increase(mattermost_websocket_reconnects_total[10m]))',
-  'mattermost_cluster_cluster_health_score',
-  'histogram_quantile(0.99, sum(rate(mattermost_cluster_cluster_request_duration_seconds_bucket[5m])) by (le))',
-  'histogram_quantile(0.50, sum(rate(mattermost_cluster_cluster_request_duration_seconds_bucket[5m])) by (le))',
-  'sum(rate(mattermost_cluster_cluster_request_duration_seconds_count[5m]))',
-  'sum(mattermost_jobs_active)',
-  'irate(mattermost_process_cpu_seconds_total[5m]) * 100',
-  'go_memstats_heap_inuse_bytes',
-  'sum(go_goroutines)',
-];
 
 const bin = ensurePrometheus();
 
@@ -188,7 +150,7 @@ void test('every dashboard panel query has data in a real Prometheus', {skip: bi
     const prom = await startPrometheus(bin!, path.join(dir, 'data'));
     try {
       const empty: string[] = [];
-      for (const q of panelQueries) {
+      for (const q of UPSTREAM_PANEL_QUERIES) {
         const result = await query(prom, q, last / 1000);
         const finite = result.filter((r: {value: [number, string]}) => Number.isFinite(Number(r.value[1])));
         if (finite.length === 0) empty.push(q);
