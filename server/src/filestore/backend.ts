@@ -53,6 +53,8 @@ export interface FileBackend {
   removeAll(prefix: string): Promise<void>;
   /** Checks the backend is reachable and writable (a small write, read and delete under `prefix`). */
   check(prefix: string): Promise<void>;
+  /** Removes leftovers of writes a killed process never finished, older than `olderThanMs`, below `prefix`. */
+  sweepAbandoned?(prefix: string, olderThanMs: number, now?: number): Promise<number>;
 }
 
 /** Upstream's layout, kept so data survives an upgrade from the Go plugin. */

@@ -86,3 +86,31 @@ describe('local backend: disk full', () => {
     assert.deepEqual(await fs.readdir(root), ['x']);
   });
 });
+
+describe('local backend: writes cut short by a kill -9', () => {
+  it('sweepAbandoned removes old temp files only, below the prefix, and keeps finished files', async () => {
+    const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'filestore-sweep-'));
+    try {
+      const b = new LocalBackend(dir);
+      await b.write('p/data/01ABC/index', Buffer.from('finished'));
+      const old = path.join(dir, 'p/data/01ABC/.chunks.tmp-0123456789ab');
+      const young = path.join(dir, 'p/dump/j1/.x.tar.gz.tmp-ba9876543210');
+      const outside = path.join(dir, 'other/.y.tmp-aaaaaaaaaaaa');
+      for (const f of [old, young, outside]) {
+        await fs.mkdir(path.dirname(f), {recursive: true});
+        await fs.writeFile(f, 'partial');
+      }
+      const now = Date.now();
+      await fs.utimes(old, new Date(now - 2 * 86_400_000), new Date(now - 2 * 86_400_000));
+      await fs.utimes(outside, new Date(now - 2 * 86_400_000), new Date(now - 2 * 86_400_000));
+      assert.equal(await b.sweepAbandoned('p', 86_400_000, now), 1);
+      await assert.rejects(fs.stat(old), /ENOENT/);
+      await fs.stat(young);
+      await fs.stat(outside);
+      assert.deepEqual(await buffer(await b.read('p/data/01ABC/index')), Buffer.from('finished'));
+      assert.equal(await b.sweepAbandoned('absent', 0, now), 0);
+    } finally {
+      await fs.rm(dir, {recursive: true, force: true});
+    }
+  });
+});

@@ -196,6 +196,44 @@ export class LocalBackend implements FileBackend {
     return out;
   }
 
+  /**
+   * Removes temp files of writes that never finished (the process was killed mid-write)
+   * below `prefix`, when older than `olderThanMs`; returns how many went. Younger ones may
+   * belong to a write still running.
+   */
+  async sweepAbandoned(prefix: string, olderThanMs: number, now = Date.now()): Promise<number> {
+    const key = cleanPath('sweep', prefix, {allowRoot: true});
+    let removed = 0;
+    const walk = async (rel: string): Promise<void> => {
+      let entries;
+      try {
+        entries = await fs.readdir(this.abs(rel), {withFileTypes: true});
+      } catch (err) {
+        if (code(err) === 'ENOENT' || code(err) === 'ENOTDIR') return;
+        throw wrap('sweep', rel, err);
+      }
+      for (const e of entries) {
+        const child = joinPath(rel, e.name);
+        if (e.isDirectory()) {
+          await walk(child);
+          continue;
+        }
+        if (!e.isFile() || !TEMP_FILE.test(e.name)) continue;
+        try {
+          const st = await fs.stat(this.abs(child));
+          if (now - st.mtimeMs < olderThanMs) continue;
+          await fs.unlink(this.abs(child));
+          removed++;
+          this.log.info?.('file store: removed the temp file of an unfinished write', {path: child});
+        } catch (err) {
+          if (code(err) !== 'ENOENT') throw wrap('sweep', child, err);
+        }
+      }
+    };
+    await walk(key);
+    return removed;
+  }
+
   async listDirs(prefix: string): Promise<string[]> {
     const key = cleanPath('listDirs', prefix, {allowRoot: true});
     try {

@@ -22,7 +22,7 @@
 
 import fs from 'node:fs';
 import path from 'node:path';
-import {type FileBackend, remoteDataDir} from '../filestore/backend.ts';
+import {type FileBackend, remoteDataDir, remoteRoot} from '../filestore/backend.ts';
 import {type Problem, verifyBlock} from '../tsdb/block/mod.ts';
 import type {BlockOutcome, BlockReport, BlockSyncerOptions, Plan, SyncPassResult, SyncStatus} from './types.ts';
 import {type BlockDir, listDataDir} from '../tsdb/retention/mod.ts';
@@ -49,6 +49,7 @@ import {
   type RemoteUsage,
   type SyncLogger,
   DAY_MS,
+  DEFAULT_PARTIAL_GRACE_MS,
   RemoteMetaCache,
   cleanupDumps,
   cleanupRemoteBlocks,
@@ -254,6 +255,12 @@ export class BlockSyncer {
         dataDir: this.remoteDir,
       });
       for (const d of res.deleted) this.verifiedRemote.delete(d.ulid);
+      // Temp files of uploads cut short by a kill -9 (a local file store) — blocks and dumps.
+      try {
+        await this.backend.sweepAbandoned?.(remoteRoot, this.opts.partialGraceMs ?? DEFAULT_PARTIAL_GRACE_MS, this.now());
+      } catch (e) {
+        this.log.warn('sync: could not sweep unfinished uploads', {error: errorMessage(e)});
+      }
       return res;
     });
   }
