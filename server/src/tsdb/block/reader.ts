@@ -2,7 +2,7 @@
 
 import path from 'node:path';
 import {Encoding} from '../chunkenc/chunk.ts';
-import {XORIterator} from '../chunkenc/xor.ts';
+import {type XORColumns, XORIterator, decodeXORInto} from '../chunkenc/xor.ts';
 import {ChunkReader, type RawChunk} from '../chunks/chunks.ts';
 import {CorruptionError} from '../encoding/errors.ts';
 import {type ChunkMeta, IndexReader} from '../index/index.ts';
@@ -117,24 +117,48 @@ export function openBlock(dir: string): Block {
  */
 export function* chunkSamples(chunks: ChunkReader, meta: ChunkMeta): IterableIterator<ReadSample> {
   const c = chunks.chunk(meta.ref);
-  const file = chunks.segmentFiles()[Math.floor(meta.ref / 0x1_0000_0000)];
-  const off = meta.ref % 0x1_0000_0000;
-  if (c.encoding !== Encoding.XOR) throw new CorruptionError(file, off, `unsupported chunk encoding ${c.encoding}`);
+  if (c.encoding !== Encoding.XOR) throw chunkCorruption(chunks, meta, `unsupported chunk encoding ${c.encoding}`);
   const data = c.data.slice(); // the reader's window may be reused
   const it = new XORIterator(data);
   let first = true;
   let lastT = 0;
   while (it.next()) {
     if (first && it.t !== meta.minTime) {
-      throw new CorruptionError(file, off, `first sample at ${it.t}, index says chunk starts at ${meta.minTime}`);
+      throw chunkCorruption(chunks, meta, `first sample at ${it.t}, index says chunk starts at ${meta.minTime}`);
     }
     first = false;
     lastT = it.t;
     yield {t: it.t, v: it.v, stale: it.isStale(), hi: it.hi, lo: it.lo};
   }
-  if (it.err !== null) throw new CorruptionError(file, off, `decode chunk: ${it.err}`);
-  if (!first && lastT !== meta.maxTime) {
-    throw new CorruptionError(file, off, `last sample at ${lastT}, index says chunk ends at ${meta.maxTime}`);
+  finishChunkColumns(chunks, meta, it.err, first ? 0 : 1, lastT);
+}
+
+/**
+ * chunkSamples in bulk: decodes the whole chunk `meta` into `out` from index `at` and
+ * returns the sample count. Throws what chunkSamples throws before its first sample;
+ * call finishChunkColumns once done with the samples for what it throws after its last.
+ */
+export function decodeChunkColumns(chunks: ChunkReader, meta: ChunkMeta, out: XORColumns, at: number): number {
+  const c = chunks.chunk(meta.ref);
+  if (c.encoding !== Encoding.XOR) throw chunkCorruption(chunks, meta, `unsupported chunk encoding ${c.encoding}`);
+  const n = decodeXORInto(c.data, out, at);
+  if (n > 0 && out.t[at] !== meta.minTime) {
+    throw chunkCorruption(chunks, meta, `first sample at ${out.t[at]}, index says chunk starts at ${meta.minTime}`);
+  }
+  return n;
+}
+
+/**
+ * The end-of-chunk checks of chunkSamples for a chunk decodeChunkColumns decoded into
+ * `n` samples (only whether any matters) ending at `lastT`, with decoding error `err`.
+ */
+export function finishChunkColumns(chunks: ChunkReader, meta: ChunkMeta, err: string | null, n: number, lastT: number): void {
+  if (err !== null) throw chunkCorruption(chunks, meta, `decode chunk: ${err}`);
+  if (n > 0 && lastT !== meta.maxTime) {
+    throw chunkCorruption(chunks, meta, `last sample at ${lastT}, index says chunk ends at ${meta.maxTime}`);
   }
 }
 
+function chunkCorruption(chunks: ChunkReader, meta: ChunkMeta, msg: string): CorruptionError {
+  return new CorruptionError(chunks.segmentFiles()[Math.floor(meta.ref / 0x1_0000_0000)], meta.ref % 0x1_0000_0000, msg);
+}

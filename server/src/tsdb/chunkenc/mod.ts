@@ -13,4 +13,14 @@ export {
   floatLo,
   wordsToFloat,
 } from './chunk.ts';
-export {XORAppender, XORIterator, decodeXOR, MAX_SAMPLES_PER_CHUNK, type XORAppenderOptions} from './xor.ts';
+export {
+  XORAppender,
+  XORIterator,
+  XORColumns,
+  XOR_HI,
+  XOR_LO,
+  decodeXOR,
+  decodeXORInto,
+  MAX_SAMPLES_PER_CHUNK,
+  type XORAppenderOptions,
+} from './xor.ts';

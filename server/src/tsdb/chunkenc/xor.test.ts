@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import {spawnSync} from 'node:child_process';
 import fs from 'node:fs';
 import {test} from 'node:test';
-import {STALE_NAN_HI, STALE_NAN_LO, floatHi, floatLo} from './chunk.ts';
-import {XORAppender, XORIterator} from './xor.ts';
+import {STALE_NAN_HI, STALE_NAN_LO, floatHi, floatLo, wordsToFloat} from './chunk.ts';
+import {XORAppender, XORColumns, XORIterator, XOR_HI, XOR_LO, decodeXORInto} from './xor.ts';
 
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 
@@ -117,6 +117,48 @@ test('rejects out-of-order timestamps; truncated data is an error, not a crash',
       /* drain */
     }
     assert.notEqual(it.err, null, `truncated to ${n}`);
+  }
+});
+
+/** What XORIterator yields for `data`: [t, hi, lo] per sample, then its err. */
+function iterated(data: Uint8Array): {samples: number[][]; err: string | null} {
+  const it = new XORIterator(data);
+  const samples: number[][] = [];
+  while (it.next()) samples.push([it.t, it.hi, it.lo]);
+  return {samples, err: it.err};
+}
+
+function bulk(data: Uint8Array, cols: XORColumns): {samples: number[][]; err: string | null} {
+  const n = decodeXORInto(data, cols);
+  const samples: number[][] = [];
+  for (let i = 0; i < n; i++) samples.push([cols.t[i], cols.words[2 * i + XOR_HI], cols.words[2 * i + XOR_LO]]);
+  for (let i = 0; i < n; i++) assert.ok(Object.is(cols.v[i], wordsToFloat(cols.words[2 * i + XOR_HI], cols.words[2 * i + XOR_LO])) || Number.isNaN(cols.v[i]));
+  return {samples, err: cols.err};
+}
+
+test('decodeXORInto yields exactly what XORIterator yields, on valid, truncated and corrupted chunks', () => {
+  const cols = new XORColumns();
+  let corrupted = 0;
+  for (let seed = 1; seed <= 300; seed++) {
+    const s = randomSamples(seed * 13, 1 + (seed % 200));
+    const a = new XORAppender({form: seed % 2 === 0 ? 'v2' : 'v3'});
+    for (const x of s) a.appendBits(x.t, x.hi, x.lo);
+    const good = a.bytes().slice();
+    assert.deepEqual(bulk(good, cols), iterated(good), `seed ${seed}`);
+    const r = rnd(seed + 7);
+    for (let k = 0; k < 20; k++) {
+      const bad = good.slice(0, k % 4 === 0 ? Math.floor(r() * good.length) : good.length);
+      const flips = 1 + Math.floor(r() * 4);
+      for (let f = 0; f < flips && bad.length > 0; f++) bad[Math.floor(r() * bad.length)] ^= 1 << Math.floor(r() * 8);
+      if (r() < 0.2 && bad.length > 2) bad[Math.floor(r() * bad.length)] = 0xff; // varint runs, 64-bit dods, wide windows
+      const want = iterated(bad);
+      if (want.err !== null) corrupted++;
+      assert.deepEqual(bulk(bad, cols), want, `seed ${seed} mutation ${k}`);
+    }
+  }
+  assert.ok(corrupted > 1000, `only ${corrupted} mutations were errors`);
+  for (const data of [new Uint8Array(0), new Uint8Array([0]), new Uint8Array([0, 0]), new Uint8Array([0, 1]), new Uint8Array([0, 1, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff])]) {
+    assert.deepEqual(bulk(data, cols), iterated(data));
   }
 });
 

@@ -433,3 +433,320 @@ export function decodeXOR(data: Uint8Array): {t: number[]; hi: number[]; lo: num
   if (it.err !== null) throw new Error(it.err);
   return {t, hi, lo};
 }
+
+/**
+ * Reusable output of decodeXORInto. `v` and the raw words share one buffer: sample i's
+ * value is v[i], its IEEE-754 words are words[2i + XOR_HI] and words[2i + XOR_LO].
+ */
+export class XORColumns {
+  t = new Float64Array(0);
+  v = new Float64Array(0);
+  words = new Uint32Array(0);
+  /** Set when decoding stopped on malformed data (the message XORIterator.err would hold). */
+  err: string | null = null;
+
+  /** Makes room for n samples, keeping those held. */
+  ensure(n: number): void {
+    if (this.t.length >= n) return;
+    const cap = Math.max(n, 2 * this.t.length, 256);
+    const t = new Float64Array(cap);
+    const v = new Float64Array(cap);
+    t.set(this.t);
+    v.set(this.v);
+    this.t = t;
+    this.v = v;
+    this.words = new Uint32Array(v.buffer);
+  }
+}
+
+/** Index offsets of the high and low word of a value in XORColumns.words. */
+export const XOR_HI = IHI;
+export const XOR_LO = ILO;
+
+/**
+ * Decodes a whole chunk into `out` from index `at` and returns how many samples it holds: exactly the
+ * samples XORIterator yields, in order, and out.err = the iterator's final err. Locals
+ * instead of iterator state, and 32-bit reads instead of byte loops: a few times faster.
+ */
+export function decodeXORInto(data: Uint8Array, out: XORColumns, at = 0): number {
+  out.err = null;
+  if (data.length < 2) {
+    out.err = `chunk data too short (${data.length} bytes)`;
+    return 0;
+  }
+  const total = (data[0] << 8) | data[1];
+  out.ensure(at + total);
+  const ot = out.t;
+  const ow = out.words;
+  const end = data.length * 8;
+  let pos = HEADER_BITS;
+  let eof = false;
+  let err: string | null = null;
+  let t = 0;
+  let tDelta = 0;
+  let hi = 0;
+  let lo = 0;
+  let leading = 0;
+  let trailing = 0;
+  let windowSeen = false;
+  let n = 0;
+  // Bit reads mirror BitReader: past the end, eof is set and the read returns 0
+  // (readBits moves to the end, readBit stays).
+  for (; n < total; n++) {
+    if (n < 2) {
+      // Unsigned varint: the first timestamp (zig-zag) or the first delta.
+      let u = 0;
+      let mul = 1;
+      let done = false;
+      for (let i = 0; i < 10; i++) {
+        let c = 0;
+        if (pos + 8 > end) {
+          eof = true;
+          pos = end;
+        } else {
+          c = readBitsAt(data, pos, 8);
+          pos += 8;
+        }
+        if (eof) {
+          u = 0;
+          done = true;
+          break;
+        }
+        u += (c & 0x7f) * mul;
+        if (c < 0x80) {
+          done = true;
+          break;
+        }
+        mul *= 0x80;
+      }
+      if (!done) {
+        err = 'invalid varint in chunk';
+        u = 0;
+      }
+      if (n === 0) {
+        t = u % 2 === 0 ? u / 2 : -(u + 1) / 2;
+        if (pos + 32 > end) {
+          eof = true;
+          pos = end;
+          hi = 0;
+        } else {
+          hi = readBitsAt(data, pos, 32);
+          pos += 32;
+        }
+        if (pos + 32 > end) {
+          eof = true;
+          pos = end;
+          lo = 0;
+        } else {
+          lo = readBitsAt(data, pos, 32);
+          pos += 32;
+        }
+        if (eof) {
+          err = `unexpected end of chunk data at sample ${n} of ${total}`;
+          break;
+        }
+        if (!Number.isSafeInteger(t)) {
+          err = 'timestamp out of range';
+          break;
+        }
+        ot[at + n] = t;
+        ow[2 * (at + n) + IHI] = hi;
+        ow[2 * (at + n) + ILO] = lo;
+        if (err !== null) {
+          n++;
+          break;
+        }
+        continue;
+      }
+      tDelta = u;
+      t += tDelta;
+    } else {
+      // Prefix: up to four bits, stopping at the first 0 ('0', '10', '110', '1110', '1111').
+      let ones = 0;
+      if (pos + 4 <= end) {
+        // All four prefix bits are there: read them at once.
+        const p4 = readBitsAt(data, pos, 4);
+        ones = p4 < 8 ? 0 : p4 < 12 ? 1 : p4 < 14 ? 2 : p4 < 15 ? 3 : 4;
+        pos += ones < 4 ? ones + 1 : 4;
+      } else {
+        while (ones < 4) {
+          let bit = 0;
+          if (pos >= end) eof = true;
+          else {
+            bit = (data[pos >>> 3] >>> (7 - (pos & 7))) & 1;
+            pos++;
+          }
+          if (bit !== 1) break;
+          ones++;
+        }
+      }
+      let dod = 0;
+      if (ones === 0) {
+        dod = 0;
+      } else if (ones < 4) {
+        const nb = ones === 1 ? 14 : ones === 2 ? 17 : 20;
+        let b = 0;
+        if (pos + nb > end) {
+          eof = true;
+          pos = end;
+        } else {
+          b = readBitsAt(data, pos, nb);
+          pos += nb;
+        }
+        dod = signExtend(b, nb);
+      } else {
+        let dhi = 0;
+        let dlo = 0;
+        if (pos + 32 > end) {
+          eof = true;
+          pos = end;
+        } else {
+          dhi = readBitsAt(data, pos, 32) | 0;
+          pos += 32;
+        }
+        if (pos + 32 > end) {
+          eof = true;
+          pos = end;
+        } else {
+          dlo = readBitsAt(data, pos, 32);
+          pos += 32;
+        }
+        dod = dhi * TWO32 + dlo;
+        if (!Number.isSafeInteger(dod)) {
+          err = 'timestamp delta-of-delta out of range';
+          break;
+        }
+      }
+      tDelta += dod;
+      t += tDelta;
+    }
+    // The value (XORIterator.readValue).
+    let control = 0;
+    if (pos >= end) eof = true;
+    else {
+      control = (data[pos >>> 3] >>> (7 - (pos & 7))) & 1;
+      pos++;
+    }
+    if (control !== 0) {
+      let second = 0;
+      if (pos >= end) eof = true;
+      else {
+        second = (data[pos >>> 3] >>> (7 - (pos & 7))) & 1;
+        pos++;
+      }
+      let nbits = 0;
+      let valid = true;
+      if (second === 0) {
+        if (!windowSeen) {
+          windowSeen = true;
+          leading = 0;
+          trailing = 0;
+        }
+        nbits = 64 - leading - trailing;
+      } else {
+        if (pos + 5 > end) {
+          eof = true;
+          pos = end;
+          leading = 0;
+        } else {
+          leading = readBitsAt(data, pos, 5);
+          pos += 5;
+        }
+        if (pos + 6 > end) {
+          eof = true;
+          pos = end;
+          nbits = 0;
+        } else {
+          nbits = readBitsAt(data, pos, 6);
+          pos += 6;
+        }
+        if (nbits === 0) nbits = 64;
+        if (leading + nbits > 64) {
+          err = `invalid XOR window (leading ${leading}, significant ${nbits})`;
+          valid = false;
+        } else {
+          trailing = 64 - leading - nbits;
+          windowSeen = true;
+        }
+      }
+      if (valid) {
+        let bhi = 0;
+        let blo = 0;
+        if (nbits > 32) {
+          const nh = nbits - 32;
+          if (pos + nh > end) {
+            eof = true;
+            pos = end;
+          } else {
+            bhi = readBitsAt(data, pos, nh);
+            pos += nh;
+          }
+          if (pos + 32 > end) {
+            eof = true;
+            pos = end;
+            blo = 0;
+          } else {
+            blo = readBitsAt(data, pos, 32);
+            pos += 32;
+          }
+        } else if (pos + nbits > end) {
+          eof = true;
+          pos = end;
+        } else {
+          blo = readBitsAt(data, pos, nbits);
+          pos += nbits;
+        }
+        const s = trailing;
+        if (s >= 32) {
+          bhi = s === 32 ? blo : blo << (s - 32);
+          blo = 0;
+        } else if (s > 0) {
+          bhi = (bhi << s) | (blo >>> (32 - s));
+          blo = blo << s;
+        }
+        hi = (hi ^ bhi) >>> 0;
+        lo = (lo ^ blo) >>> 0;
+      }
+    }
+    if (eof) {
+      err = `unexpected end of chunk data at sample ${n} of ${total}`;
+      break;
+    }
+    if (tDelta <= 0) {
+      err = `non-increasing timestamp at sample ${n}`;
+      break;
+    }
+    if (!Number.isSafeInteger(t)) {
+      err = 'timestamp out of range';
+      break;
+    }
+    ot[at + n] = t;
+    ow[2 * (at + n) + IHI] = hi;
+    ow[2 * (at + n) + ILO] = lo;
+    if (err !== null) {
+      // A varint or window error still yields this sample (as XORIterator does), then stops.
+      n++;
+      break;
+    }
+  }
+  out.err = err;
+  return n;
+}
+
+/** The `n` (1..32) bits at bit position `pos`, as an unsigned number; pos + n must be within data. */
+function readBitsAt(data: Uint8Array, pos: number, n: number): number {
+  const i = pos >>> 3;
+  const s = pos & 7;
+  let w: number;
+  if (i + 4 < data.length) {
+    w = ((data[i] << 24) | (data[i + 1] << 16) | (data[i + 2] << 8) | data[i + 3]) << s;
+    if (s > 0) w |= data[i + 4] >>> (8 - s);
+  } else {
+    // Near the end: gather the remaining bytes, zero-padded.
+    w = 0;
+    for (let k = 0; k < 4; k++) w = (w << 8) | (i + k < data.length ? data[i + k] : 0);
+    w <<= s;
+    if (s > 0 && i + 4 < data.length) w |= data[i + 4] >>> (8 - s);
+  }
+  return n === 32 ? w >>> 0 : w >>> (32 - n);
+}

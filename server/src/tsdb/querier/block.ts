@@ -2,10 +2,12 @@
 // time while the caller iterates; chunks are decoded only when a series' samples are
 // iterated, and only those overlapping [mint, maxt].
 
-import {type Block, type ReadSample, chunkSamples} from '../block/mod.ts';
+import {type Block, type ReadSample, chunkSamples, decodeChunkColumns, finishChunkColumns} from '../block/mod.ts';
+import {STALE_NAN_HI, STALE_NAN_LO, XOR_HI, XOR_LO} from '../chunkenc/mod.ts';
 import type {ChunkMeta} from '../index/mod.ts';
 import {compareStrings} from '../labels/mod.ts';
 import type {Matcher, SeriesData, SeriesSource} from '../storage.ts';
+import type {ColumnarSamples, SampleColumns} from './columns.ts';
 import {type CompiledMatcher, compileMatchers, matchesAll} from './matchers.ts';
 
 interface Interval {
@@ -94,14 +96,28 @@ class BlockSource implements SeriesSource {
 }
 
 /** Re-iterable view of a series' samples in [mint, maxt]; decodes chunk by chunk. */
-class ChunkSamples implements Iterable<ReadSample> {
+class ChunkSamples implements ColumnarSamples {
+  readonly lowerBound: number;
+  readonly upperBound: number;
+
   constructor(
     private readonly block: Block,
     private readonly chunks: readonly ChunkMeta[],
     private readonly mint: number,
     private readonly maxt: number,
     private readonly deleted: readonly Interval[] | undefined,
-  ) {}
+  ) {
+    // Each chunk's samples lie within its index meta (the decoder checks the first and
+    // last sample against it, and timestamps only increase within a chunk).
+    let lo = Infinity;
+    let hi = -Infinity;
+    for (const c of chunks) {
+      if (c.minTime < lo) lo = c.minTime;
+      if (c.maxTime > hi) hi = c.maxTime;
+    }
+    this.lowerBound = Math.max(mint, lo);
+    this.upperBound = Math.min(maxt, hi);
+  }
 
   *[Symbol.iterator](): Iterator<ReadSample> {
     const {mint, maxt, deleted} = this;
@@ -117,6 +133,62 @@ class ChunkSamples implements Iterable<ReadSample> {
         lastT = s.t;
         yield s;
       }
+    }
+  }
+
+  /** The iterator's samples, decoded straight into `out` (same filtering, same errors). */
+  appendTo(out: SampleColumns, keepStale: boolean): void {
+    const {mint, maxt, deleted} = this;
+    let lastT = -Infinity;
+    for (const c of this.chunks) {
+      // Decoded in place after the samples held, then filtered by moving kept ones down.
+      const base = out.length;
+      const n = decodeChunkColumns(this.block.chunks, c, out, base);
+      const {t, v, words} = out;
+      const err = out.err;
+      const decodedLastT = n > 0 ? t[base + n - 1] : 0;
+      const end = base + n;
+      let j = base;
+      if (n > 0 && t[base] >= mint && t[base] > lastT && decodedLastT <= maxt && deleted === undefined) {
+        // The usual case, the whole chunk kept (timestamps within a decoded chunk strictly increase).
+        for (let i = base; i < end; i++) {
+          if (words[2 * i + XOR_HI] === STALE_NAN_HI && words[2 * i + XOR_LO] === STALE_NAN_LO) {
+            if (!keepStale) continue;
+            (out.staleAt ??= []).push(j);
+          }
+          if (j !== i) {
+            t[j] = t[i];
+            v[j] = v[i];
+          }
+          j++;
+        }
+        lastT = decodedLastT;
+        out.length = j;
+        finishChunkColumns(this.block.chunks, c, err, n, decodedLastT);
+        continue;
+      }
+      for (let i = base; i < end; i++) {
+        const ti = t[i];
+        if (ti < mint) continue;
+        if (ti > maxt) {
+          out.length = j;
+          return;
+        }
+        if (ti <= lastT) continue;
+        if (deleted && deleted.some((x) => x.minTime <= ti && ti <= x.maxTime)) continue;
+        lastT = ti;
+        if (words[2 * i + XOR_HI] === STALE_NAN_HI && words[2 * i + XOR_LO] === STALE_NAN_LO) {
+          if (!keepStale) continue;
+          (out.staleAt ??= []).push(j);
+        }
+        if (j !== i) {
+          t[j] = ti;
+          v[j] = v[i];
+        }
+        j++;
+      }
+      out.length = j;
+      finishChunkColumns(this.block.chunks, c, err, n, decodedLastT);
     }
   }
 }

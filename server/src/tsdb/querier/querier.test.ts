@@ -7,10 +7,12 @@ import os from 'node:os';
 import path from 'node:path';
 import {after, before, describe, test} from 'node:test';
 import {type Block, type Matcher, type ReadSample, type Sample, openBlock, writeBlock} from '../block/mod.ts';
+import {crc32c} from '../encoding/mod.ts';
 import {type Label, compareLabels, compareStrings, labelValue, labelsKey, labelsString, toLabels} from '../labels/mod.ts';
 import {blockSource} from './block.ts';
+import {SampleColumns, appendSamples} from './columns.ts';
 import {memorySource, toReadSample} from './memory.ts';
-import {mergeSources} from './merge.ts';
+import {mergeSeriesSets, mergeSources} from './merge.ts';
 
 let root = '';
 before(() => {
@@ -174,10 +176,32 @@ describe('mergeSources over blocks and a head', () => {
         );
         // Re-iterable and lazy: a second pass gives the same samples.
         assert.equal([...s.samples].length, samples.length);
+        assertColumnsEqualIteration(s.samples, `${desc} ${labelsString(s.labels)}`);
         checkedSamples += samples.length;
       }
     }
     assert.ok(checkedSamples > 10_000, `checked ${checkedSamples}`);
+  });
+
+  test('nested merges (local store + file-store blocks) give the flat merge, by iteration and in columns', () => {
+    const flat = mergeSources([...blocks.map(blockSource), memorySource(head)]);
+    const local = mergeSources([blocks[5], blocks[4]].map(blockSource).concat(memorySource(head)));
+    const nested = mergeSources([mergeSources(blocks.slice(0, 2).map(blockSource)), local, ...blocks.slice(2, 4).map(blockSource)]);
+    const dump = (src: typeof flat): string[] =>
+      [...src.select([], -Infinity, Infinity)].flatMap((s) => [...s.samples].map((x) => `${labelsKey(s.labels)}@${x.t}=${x.hi}:${x.lo}`));
+    assert.deepEqual(dump(nested), dump(flat));
+    for (const [mint, maxt] of [[-Infinity, Infinity], [T0 + 1.5 * H, T0 + 7.9 * H], [T0 + 6.5 * H, T0 + 8 * H]]) {
+      for (const s of nested.select([], mint, maxt)) assertColumnsEqualIteration(s.samples, `${labelsString(s.labels)} [${mint}, ${maxt}]`);
+    }
+  });
+
+  test('disjoint blocks are chained: columns and iteration agree on every series and range', () => {
+    const chained = mergeSources([blocks[5], blocks[0], blocks[1]].map(blockSource));
+    let n = 0;
+    for (const [mint, maxt] of [[-Infinity, Infinity], [T0 + H, T0 + 7 * H], [T0 + 2 * H, T0 + 2 * H]]) {
+      for (const s of chained.select([], mint, maxt)) n += assertColumnsEqualIteration(s.samples, `${labelsString(s.labels)} [${mint}, ${maxt}]`);
+    }
+    assert.ok(n > 1000);
   });
 
   test('source order does not change conflict resolution', () => {
@@ -208,6 +232,94 @@ describe('mergeSources over blocks and a head', () => {
     for (const s of one) for (const x of s.samples) assert.ok(x.t <= T0 + 6 * H + 30_000);
   });
 });
+
+test('mergeSeriesSets groups equal label sets across many sets, with stable and churning series', () => {
+  const r = rng(99);
+  const universe = Array.from({length: 300}, (_, i) => toLabels({__name__: `m${i % 7}`, instance: `n${Math.floor(i / 7)}`}));
+  universe.sort(compareLabels);
+  for (const [sets, keep] of [[40, 0.97], [40, 0.1], [84, 0.5], [3, 0.6], [1, 1]] as const) {
+    // Phases of stable series and of churn, so both group-finding strategies and the switches are used.
+    const members = Array.from({length: sets}, (_, k) => universe.filter((_, i) => (Math.floor(i / 50) % 2 === 0 ? r() < keep : r() < 0.05 + (k % 3) * 0.02)));
+    const input = members.map((m, k) => m.map((labels) => ({labels, samples: [toReadSample({t: k, v: k})]})));
+    const got = [...mergeSeriesSets(input)].map((s) => `${labelsString(s.labels)}:${[...s.samples].map((x) => x.t).join(',')}`);
+    const want = universe
+      .map((labels) => {
+        const from = members.flatMap((m, k) => (m.includes(labels) ? [k] : []));
+        // Samples at t = set index; equal timestamps never occur, so the merge keeps them all in time order.
+        return from.length === 0 ? null : `${labelsString(labels)}:${from.join(',')}`;
+      })
+      .filter((x) => x !== null);
+    assert.deepEqual(got, want, `${sets} sets, keep ${keep}`);
+  }
+  assert.throws(() => [...mergeSeriesSets([[{labels: universe[1], samples: []}, {labels: universe[0], samples: []}]])], /not sorted/);
+});
+
+test('corrupt chunk data (valid CRC): columns throw what iteration throws, after the same samples', () => {
+  const r = rng(7);
+  const T0 = Date.UTC(2025, 0, 1);
+  const series = [{labels: {__name__: 'x', i: '1'}, samples: Array.from({length: 120}, (_, k) => ({t: T0 + k * 15_000 + (k % 3), v: k % 5 === 0 ? k : k * 1.37}))}];
+  const dir = writeBlock(path.join(root, 'corrupt'), series, {fsync: false}).dir;
+  const file = path.join(dir, 'chunks', '000001');
+  const good = fs.readFileSync(file);
+  const b0 = openBlock(dir);
+  const meta = b0.index.series(b0.index.allPostings()[0]).chunks[0];
+  b0.close();
+  // Chunk layout at ref: uvarint data length, encoding byte, data, CRC32C of encoding + data.
+  let off = meta.ref % 0x1_0000_0000;
+  let len = 0;
+  for (let mul = 1; ; mul *= 128) {
+    const c = good[off++];
+    len += (c & 0x7f) * mul;
+    if (c < 0x80) break;
+  }
+  let errors = 0;
+  for (let k = 0; k < 60; k++) {
+    const bad = Buffer.from(good);
+    for (let f = 0; f < 1 + (k % 3); f++) bad[off + 1 + Math.floor(r() * len)] ^= 1 << Math.floor(r() * 8);
+    bad.writeUInt32BE(crc32c(bad, off, off + 1 + len), off + 1 + len);
+    fs.writeFileSync(file, bad);
+    const block = openBlock(dir);
+    try {
+      const [s] = [...blockSource(block).select([], -Infinity, Infinity)];
+      const got: number[] = [];
+      let iterErr = '';
+      try {
+        for (const x of s.samples) got.push(x.t);
+      } catch (err) {
+        iterErr = String(err);
+      }
+      const cols = new SampleColumns();
+      let colErr = '';
+      try {
+        appendSamples(s.samples, cols, true);
+      } catch (err) {
+        colErr = String(err);
+      }
+      assert.equal(colErr, iterErr, `mutation ${k}`);
+      if (iterErr === '') assert.deepEqual([...cols.t.subarray(0, cols.length)], got, `mutation ${k}`);
+      if (iterErr !== '') errors++;
+    } finally {
+      block.close();
+    }
+  }
+  fs.writeFileSync(file, good);
+  assert.ok(errors > 20, `only ${errors} mutations were errors`);
+});
+
+/** appendSamples (with and without stale markers) equals iterating the stream; returns the count. */
+function assertColumnsEqualIteration(samples: Iterable<ReadSample>, desc: string): number {
+  const it = [...samples];
+  for (const keepStale of [true, false]) {
+    const cols = new SampleColumns();
+    appendSamples(samples, cols, keepStale);
+    const want = keepStale ? it : it.filter((x) => !x.stale);
+    assert.deepEqual([...cols.t.subarray(0, cols.length)], want.map((x) => x.t), desc);
+    assert.deepEqual([...cols.v.subarray(0, cols.length)], want.map((x) => x.v), desc);
+    const staleAt = want.flatMap((x, i) => (x.stale ? [i] : []));
+    assert.deepEqual(cols.staleAt ?? [], staleAt, desc);
+  }
+  return it.length;
+}
 
 function parse(s: string): Record<string, string> {
   const out: Record<string, string> = {};
