@@ -84,6 +84,7 @@ try {
     }
     const geo = Math.exp(ratios.reduce((a, r) => a + Math.log(r), 0) / ratios.length);
     out(`total: ours ${sumOurs.toFixed(0)} ms, Prometheus ${sumProm.toFixed(0)} ms, ratio ${(sumOurs / sumProm).toFixed(2)}× (geometric mean of per-query ratios ${geo.toFixed(2)}×)`);
+    out(`queries slower than Prometheus (ratio > 1.00×): ${ratios.filter((r) => r > 1).length} of ${ratios.length}, worst ${Math.max(...ratios).toFixed(2)}×`);
   } finally {
     await prom.stop();
   }

@@ -6,6 +6,7 @@
 // Staleness: a stale marker hides the series from instant selectors (the 5-minute
 // lookback stops there) and is skipped inside range windows, as in Prometheus.
 
+import {SampleColumns, appendSamples} from '../tsdb/querier/mod.ts';
 import type {Matcher, SeriesData, SeriesSource} from '../tsdb/storage.ts';
 import {
   type AggregateExpr,
@@ -26,11 +27,13 @@ import {formatGoFloat} from './format.ts';
 import {
   type Bucket,
   DATE_FUNCTIONS,
+  EXTRAPOLATED_FUNCTIONS,
   RANGE_FUNCTIONS,
   type RangeContext,
   SIMPLE_FUNCTIONS,
   bucketQuantile,
   dateFromSeconds,
+  extrapolatedValue,
   lessNaNFirst,
   quantile,
 } from './functions.ts';
@@ -64,11 +67,18 @@ interface VElem {
   h: string;
 }
 
+/** Where extrapolatedSteps stopped in a series: next step and window bounds. */
+interface ExtrapolationWalk {
+  step: number;
+  lo: number;
+  hi: number;
+}
+
 /** Raw samples of one selected series, as parallel arrays. */
 interface RawSeries {
   labels: readonly Label[];
-  t: number[];
-  v: number[];
+  t: Float64Array;
+  v: Float64Array;
   stale: Uint8Array | null;
 }
 
@@ -207,18 +217,15 @@ export class Evaluator {
     } catch (err) {
       throw execError(`expanding series: ${(err as Error).message}`);
     }
+    // Series of one selector tend to have similar lengths: size for the previous one.
+    let expected = 0;
     for (const s of iter) {
-      const t: number[] = [];
-      const v: number[] = [];
-      let staleAt: number[] | null = null;
-      for (const x of s.samples) {
-        if (x.stale) {
-          if (!keepStale) continue;
-          (staleAt ??= []).push(t.length);
-        }
-        t.push(x.t);
-        v.push(x.v);
-      }
+      const cols = new SampleColumns(expected + (expected >>> 3));
+      appendSamples(s.samples, cols, keepStale);
+      expected = cols.length;
+      const t = cols.t.subarray(0, cols.length);
+      const v = cols.v.subarray(0, cols.length);
+      const staleAt = cols.staleAt;
       let stale: Uint8Array | null = null;
       if (staleAt) {
         stale = new Uint8Array(t.length);
@@ -271,7 +278,7 @@ export class Evaluator {
     const at = this.resolveAt(ms.vector.at);
     const maxt = (at ?? this.start) - ms.vector.offset;
     const out: Matrix = [];
-    for await (const s of this.loadEach(ms.vector, maxt - ms.rangeMs, maxt, false)) out.push({labels: s.labels, t: s.t, v: s.v});
+    for await (const s of this.loadEach(ms.vector, maxt - ms.rangeMs, maxt, false)) out.push({labels: s.labels, t: Array.from(s.t), v: Array.from(s.v)});
     this.addSamples(totalPoints(out));
     return out;
   }
@@ -590,8 +597,10 @@ export class Evaluator {
         const labels = absentLabels(e.args[0]);
         return this.rangeEval(inputs, null, (v) => (v[0].length > 0 ? [] : [{labels, v: 1, h: ''}]));
       }
-      case 'histogram_quantile':
-        return this.rangeEval(inputs, null, (v) => histogramQuantileStep(v[0][0].v, v[1]));
+      case 'histogram_quantile': {
+        const cache: BucketCache = new Map();
+        return this.rangeEval(inputs, null, (v) => histogramQuantileStep(v[0][0].v, v[1], cache));
+      }
       case 'label_replace':
         return this.labelReplace(e, inputs[0]!);
       case 'label_join':
@@ -661,7 +670,7 @@ export class Evaluator {
       at = this.resolveAt(arg.at);
       offset = arg.offset;
       const m = await this.subquery(arg);
-      series = m.map((s) => ({labels: s.labels, t: s.t, v: s.v, stale: null}));
+      series = m.map((s) => ({labels: s.labels, t: Float64Array.from(s.t), v: Float64Array.from(s.v), stale: null}));
       subquerySamples = totalPoints(m);
     }
     const out: Matrix = [];
@@ -671,10 +680,24 @@ export class Evaluator {
     // step-invariant calls once, at the start). predict_linear uses the step time, so not it.
     const invariant = at !== undefined && name !== 'predict_linear' && e.args.every((a, i) => i === matrixIdx || a.kind === 'number');
     const steps = invariant ? 1 : this.steps;
+    const extrapolated = invariant ? undefined : EXTRAPOLATED_FUNCTIONS.get(name);
     let work = 0;
     for await (const s of series) {
       const pt: number[] = [];
       const pv: number[] = [];
+      if (extrapolated !== undefined) {
+        const w: ExtrapolationWalk = {step: 0, lo: 0, hi: 0};
+        while (w.step < steps) {
+          this.extrapolatedSteps(s, w, at, offset, rangeMs, extrapolated[0], extrapolated[1], pt, pv);
+          if (w.step < steps) await this.check();
+        }
+        if (pt.length > 0) {
+          this.addSamples(pt.length);
+          out.push({labels: dropMetricName(s.labels), t: pt, v: pv});
+        }
+        await this.check();
+        continue;
+      }
       const n = s.t.length;
       let lo = 0;
       let hi = 0;
@@ -726,6 +749,48 @@ export class Evaluator {
     if (name === 'absent_over_time') return this.absentOverTime(out, e.args[matrixIdx]);
     checkUniqueLabelsets(out.map((s) => s.labels));
     return out;
+  }
+
+  /**
+   * rate / increase / delta of one series, the generic step loop with the function
+   * inlined (no per-step closure call or boxed result). Continues `w` from its step
+   * and returns after the last step or after ~500k window samples, to let the caller yield.
+   */
+  private extrapolatedSteps(
+    s: RawSeries,
+    w: ExtrapolationWalk,
+    at: number | undefined,
+    offset: number,
+    rangeMs: number,
+    isCounter: boolean,
+    isRate: boolean,
+    pt: number[],
+    pv: number[],
+  ): void {
+    const {t, v} = s;
+    const n = t.length;
+    const steps = this.steps;
+    const interval = this.interval;
+    let {lo, hi, step} = w;
+    let ts = this.start + step * interval;
+    let work = 0;
+    for (; step < steps; step++, ts += interval) {
+      const ref = (at ?? ts) - offset;
+      const mint = ref - rangeMs;
+      while (hi < n && t[hi] <= ref) hi++;
+      while (lo < hi && t[lo] < mint) lo++;
+      if (hi - lo < 2) continue;
+      pt.push(ts);
+      pv.push(extrapolatedValue(t, v, lo, hi, mint, ref, rangeMs, isCounter, isRate));
+      work += hi - lo;
+      if (work > 500_000) {
+        step++;
+        break;
+      }
+    }
+    w.lo = lo;
+    w.hi = hi;
+    w.step = step;
   }
 
   private absentOverTime(mat: Matrix, arg: Expr): Matrix {
@@ -1117,17 +1182,38 @@ function parseLe(t: string): number | null {
   return null;
 }
 
-function histogramQuantileStep(q: number, vec: VElem[]): VElem[] {
+/** What histogram_quantile needs of one input series; the same at every step. */
+interface BucketSeries {
+  /** The parsed `le`, or null if it does not parse (the series is ignored). */
+  upperBound: number | null;
+  /** Group key: every label but `le` (the metric name included). */
+  key: string;
+  /** Output labels: without `le` and the metric name. */
+  labels: readonly Label[];
+}
+
+/** Per-series facts, cached by label set object (series keep theirs across steps). */
+type BucketCache = Map<readonly Label[], BucketSeries>;
+
+function bucketSeries(ls: readonly Label[], cache: BucketCache): BucketSeries {
+  let b = cache.get(ls);
+  if (b === undefined) {
+    b = {upperBound: parseLe(getLabel(ls, 'le')), key: keyWithout(ls, LE_SET) + '\u0003' + getLabel(ls, METRIC_NAME), labels: removeLabels(ls, LE_AND_NAME)};
+    cache.set(ls, b);
+  }
+  return b;
+}
+
+function histogramQuantileStep(q: number, vec: VElem[], cache: BucketCache): VElem[] {
   const groups = new Map<string, {labels: readonly Label[]; buckets: Bucket[]}>();
   for (const s of vec) {
-    const ub = parseLe(getLabel(s.labels, 'le'));
+    const info = bucketSeries(s.labels, cache);
+    const ub = info.upperBound;
     if (ub === null) continue;
-    // Grouped by everything but `le` (the metric name included), output without both.
-    const key = keyWithout(s.labels, LE_SET) + '\u0003' + getLabel(s.labels, METRIC_NAME);
-    let g = groups.get(key);
+    let g = groups.get(info.key);
     if (!g) {
-      g = {labels: removeLabels(s.labels, LE_AND_NAME), buckets: []};
-      groups.set(key, g);
+      g = {labels: info.labels, buckets: []};
+      groups.set(info.key, g);
     }
     g.buckets.push({upperBound: ub, count: s.v});
   }

@@ -138,35 +138,58 @@ function kahanInc(inc: number, sum: number, c: number): [number, number] {
 }
 
 function extrapolatedRate(isCounter: boolean, isRate: boolean): RangeFn {
-  return (t, v, lo, hi, ctx) => {
-    const n = hi - lo;
-    if (n < 2) return undefined;
-    const first = v[lo];
-    let result = v[hi - 1] - first;
-    if (isCounter) {
-      let prev = first;
-      for (let i = lo + 1; i < hi; i++) {
-        if (v[i] < prev) result += prev;
-        prev = v[i];
-      }
-    }
-    let durationToStart = (t[lo] - ctx.rangeStart) / 1000;
-    const durationToEnd = (ctx.rangeEnd - t[hi - 1]) / 1000;
-    const sampledInterval = (t[hi - 1] - t[lo]) / 1000;
-    const avgBetween = sampledInterval / (n - 1);
-    if (isCounter && result > 0 && first >= 0) {
-      const durationToZero = sampledInterval * (first / result);
-      if (durationToZero < durationToStart) durationToStart = durationToZero;
-    }
-    const threshold = avgBetween * 1.1;
-    let extrapolateTo = sampledInterval;
-    extrapolateTo += durationToStart < threshold ? durationToStart : avgBetween / 2;
-    extrapolateTo += durationToEnd < threshold ? durationToEnd : avgBetween / 2;
-    let factor = extrapolateTo / sampledInterval;
-    if (isRate) factor /= ctx.rangeMs / 1000;
-    return result * factor;
-  };
+  return (t, v, lo, hi, ctx) => (hi - lo < 2 ? undefined : extrapolatedValue(t, v, lo, hi, ctx.rangeStart, ctx.rangeEnd, ctx.rangeMs, isCounter, isRate));
 }
+
+/**
+ * rate / increase / delta over the window [lo, hi) (at least two samples) of the range
+ * [rangeStart, rangeEnd]. Plain arguments and a number result, so the evaluator's
+ * loop can call it without boxing (EXTRAPOLATED_FUNCTIONS).
+ */
+export function extrapolatedValue(
+  t: ArrayLike<number>,
+  v: ArrayLike<number>,
+  lo: number,
+  hi: number,
+  rangeStart: number,
+  rangeEnd: number,
+  rangeMs: number,
+  isCounter: boolean,
+  isRate: boolean,
+): number {
+  const n = hi - lo;
+  const first = v[lo];
+  let result = v[hi - 1] - first;
+  if (isCounter) {
+    let prev = first;
+    for (let i = lo + 1; i < hi; i++) {
+      if (v[i] < prev) result += prev;
+      prev = v[i];
+    }
+  }
+  let durationToStart = (t[lo] - rangeStart) / 1000;
+  const durationToEnd = (rangeEnd - t[hi - 1]) / 1000;
+  const sampledInterval = (t[hi - 1] - t[lo]) / 1000;
+  const avgBetween = sampledInterval / (n - 1);
+  if (isCounter && result > 0 && first >= 0) {
+    const durationToZero = sampledInterval * (first / result);
+    if (durationToZero < durationToStart) durationToStart = durationToZero;
+  }
+  const threshold = avgBetween * 1.1;
+  let extrapolateTo = sampledInterval;
+  extrapolateTo += durationToStart < threshold ? durationToStart : avgBetween / 2;
+  extrapolateTo += durationToEnd < threshold ? durationToEnd : avgBetween / 2;
+  let factor = extrapolateTo / sampledInterval;
+  if (isRate) factor /= rangeMs / 1000;
+  return result * factor;
+}
+
+/** The functions extrapolatedValue computes: name → [isCounter, isRate]. */
+export const EXTRAPOLATED_FUNCTIONS: ReadonlyMap<string, readonly [boolean, boolean]> = new Map([
+  ['rate', [true, true]],
+  ['increase', [true, false]],
+  ['delta', [false, false]],
+]);
 
 function instantValue(isRate: boolean): RangeFn {
   return (t, v, lo, hi) => {
