@@ -16,11 +16,12 @@ import type {
 } from './bridge/mattermost/index.ts';
 import {changedSettings, defaultSettings, parseSettings, requireValidSettings, SettingsError, type Settings} from './config/mod.ts';
 import {addJobRoutes, addQueryRoutes, Router, statusBody, tsdbStatsBody, withPrometheusErrorEnvelope, type JobsSource, type StatusSource} from './api/mod.ts';
-import {Lease} from './cluster/mod.ts';
+import {ClusterFlush, Lease} from './cluster/mod.ts';
 import {ConformanceRoutes, conformanceEnabled} from './conformance/routes.ts';
-import {type DumpMetadata, DumpJobRunner, DumpJobStore, supportPacketFiles} from './dump/mod.ts';
+import {type DumpMetadata, DumpJobRunner, DumpJobStore, JOB_FLUSH_WAIT_MS, SUPPORT_FLUSH_WAIT_MS, dumpPrepare, supportPacketFiles} from './dump/mod.ts';
 import {backendFromConfig, type FileBackend} from './filestore/mod.ts';
 import {REMOTE_CACHE_DIR, RemoteBlockCache, type StoreSources} from './remote/mod.ts';
+import {RemoteMetaCache} from './sync/remote.ts';
 import {ScrapeManager, type ScrapeConfig, type TargetHealth} from './scrape/mod.ts';
 import {BlockSyncer, type DumpDeletionReason} from './sync/mod.ts';
 import {TargetWatcher, type Target} from './targets/mod.ts';
@@ -82,6 +83,10 @@ interface Collection {
   jobs: JobsSource | null;
   /** File-store blocks copied for queries; null without a file store. */
   remoteCache: RemoteBlockCache | null;
+  /** Flush requests between a node building a dump and the scraping node. */
+  flusher: ClusterFlush;
+  /** meta.json of file-store blocks, for the dumps' newest-block check. */
+  remoteMeta: RemoteMetaCache;
 }
 
 export class MetricsPlugin implements MattermostPlugin {
@@ -246,6 +251,21 @@ export class MetricsPlugin implements MattermostPlugin {
         void syncer?.stop();
       },
     });
+    // A standby node building a dump asks the scraping node for its newest samples.
+    const flusher = new ClusterFlush(api, {
+      nodeId: this.nodeId,
+      isLeader: () => lease.isLeader,
+      leaderNode: async () => (await lease.status()).holder?.node ?? null,
+      // The requester learns of a failed upload (its dump then says what may be missing).
+      flush: async () => {
+        await db.flush();
+        const pass = await syncer?.syncOnce();
+        if (pass?.error) throw new Error(`syncing to the file store failed: ${pass.error}`);
+        if (pass && pass.failed > 0) throw new Error(`${pass.failed} block(s) could not be uploaded to the file store`);
+      },
+      logger: this.log,
+    });
+    const remoteMeta = new RemoteMetaCache();
     const watcher = new TargetWatcher({
       config,
       settings,
@@ -272,11 +292,18 @@ export class MetricsPlugin implements MattermostPlugin {
         // Only the scraping node's head has the newest samples: it builds the jobs, a
         // standby node only those the scraping node leaves pending (busy or gone).
         prefersToBuild: () => lease.isLeader,
-        // A range ending now must include the head and blocks not yet synced.
-        prepare: async () => {
-          await db.flush();
-          await syncer?.syncOnce();
-        },
+        // A range ending now must include the head and blocks not yet synced (on a
+        // standby node: the scraping node's, see dump/prepare.ts).
+        prepare: dumpPrepare({
+          local: async () => {
+            await db.flush();
+            await syncer?.syncOnce();
+          },
+          flusher,
+          backend,
+          waitMs: JOB_FLUSH_WAIT_MS,
+          metaCache: remoteMeta,
+        }),
       });
       jobRunner = runner;
       jobs = {runner, backend};
@@ -287,9 +314,10 @@ export class MetricsPlugin implements MattermostPlugin {
       }
     }
     const remoteCache = backend ? new RemoteBlockCache({backend, dir: path.join(db.dir, REMOTE_CACHE_DIR), logger: this.log}) : null;
-    this.collection = {db, lease, watcher, scraper, maintenance, targets, syncer, backend, jobs, remoteCache};
+    this.collection = {db, lease, watcher, scraper, maintenance, targets, syncer, backend, jobs, remoteCache, flusher, remoteMeta};
     await watcher.start();
     lease.start();
+    flusher.start();
   }
 
   private async stopCollection(): Promise<void> {
@@ -297,6 +325,7 @@ export class MetricsPlugin implements MattermostPlugin {
     if (!c) return;
     this.collection = undefined;
     clearInterval(c.maintenance);
+    await c.flusher.stop();
     await c.jobs?.runner.stop();
     await c.lease.stop();
     await c.scraper.stop();
@@ -373,10 +402,18 @@ export class MetricsPlugin implements MattermostPlugin {
       noBackendReason: c ? (this.warnings.fileStore ?? undefined) : 'the plugin is not collecting (not activated or stopping)',
       days: this.settings.supportPacketMetricsDays,
       metadata: () => this.dumpMetadata(),
-      prepare: async () => {
-        await db?.flush();
-        await syncer?.syncOnce();
-      },
+      prepare: c?.backend
+        ? dumpPrepare({
+            local: async () => {
+              await db?.flush();
+              await syncer?.syncOnce();
+            },
+            flusher: c.flusher,
+            backend: c.backend,
+            waitMs: SUPPORT_FLUSH_WAIT_MS,
+            metaCache: c.remoteMeta,
+          })
+        : undefined,
       jobs: c?.jobs ? () => c.jobs!.runner.list() : null,
       status: async () => {
         const lease = c ? await c.lease.status().catch(() => null) : null;

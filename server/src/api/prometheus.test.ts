@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import {after, before, describe, test} from 'node:test';
 
-import {LocalBackend} from '../filestore/mod.ts';
+import {type FileBackend, LocalBackend} from '../filestore/mod.ts';
 import {RemoteBlockCache} from '../remote/cache.ts';
 import type {StoreSources} from '../remote/source.ts';
 import {BlockSyncer} from '../sync/mod.ts';
@@ -353,5 +353,56 @@ describe('query_batch request handling (no evaluation needed)', () => {
     // Other routes keep the router's own shape.
     const other = await ours('/jobs', {user: ''});
     assert.deepEqual(Object.keys(other.body), ['error']);
+  });
+});
+
+describe('metadata routes with a stalled file store', () => {
+  test('series, labels and label values answer from local data within metadataTimeoutMs, with a warning', async () => {
+    const inner = new LocalBackend(path.join(root, 'store'));
+    let unstall: () => void = () => {};
+    const stalled = new Promise<void>((r) => (unstall = r));
+    // A file store whose listing hangs (an unreachable S3 endpoint with long retries).
+    const backend: FileBackend = Object.assign(Object.create(inner) as FileBackend, {
+      list: async (prefix: string) => {
+        await stalled;
+        return inner.list(prefix);
+      },
+    });
+    const slowCache = new RemoteBlockCache({backend, dir: path.join(root, 'local', 'slow-cache')});
+    const stores: StoreSources = {local: () => ({source: mergeSources(open.map(blockSource)), blocks: open.map((b) => b.meta)}), remote: slowCache};
+    const slowRouter = addQueryRoutes(new Router({isAdmin: async () => true}), {stores: () => stores, metadataTimeoutMs: 100});
+    const get = async (p: string) => {
+      const res = await slowRouter.handle(new Request(`http://plugin${p}`, {headers: {'Mattermost-User-Id': 'admin'}}));
+      return {status: res.status, body: (await res.json()) as {status: string; data: unknown; warnings?: string[]}};
+    };
+    try {
+      const range = {start: s(T0), end: s(END)};
+      for (const p of [
+        `/api/v1/series?${q({'match[]': 'up', ...range})}`,
+        `/api/v1/labels?${q(range)}`,
+        `/api/v1/label/instance/values?${q(range)}`,
+      ]) {
+        const started = performance.now();
+        const r = await get(p);
+        const ms = performance.now() - started;
+        assert.equal(r.status, 200, p);
+        assert.equal(r.body.status, 'success', p);
+        assert.ok(ms < 2_000, `${p} answered after ${ms.toFixed(0)} ms`);
+        assert.match(r.body.warnings?.join('\n') ?? '', /file-store blocks are not included \(listing failed: listing the file store takes longer than the query timeout \(100 ms\)\)/, p);
+      }
+      // Only the local blocks answered: db-1 (only in the oldest, file-store-only block) is missing.
+      const values = await get(`/api/v1/label/instance/values?${q(range)}`);
+      assert.deepEqual(values.body.data, ['app-1:8067', 'app-2:8067']);
+      const series = await get(`/api/v1/series?${q({'match[]': 'up', ...range})}`);
+      assert.equal((series.body.data as unknown[]).length, 2);
+      // Once the store answers again, so does the full answer (no warning).
+      unstall();
+      const full = await get(`/api/v1/label/instance/values?${q(range)}`);
+      assert.equal(full.body.warnings, undefined);
+      assert.deepEqual(full.body.data, ['app-1:8067', 'app-2:8067', 'db-1:9100']);
+    } finally {
+      unstall();
+      slowCache.close();
+    }
   });
 });

@@ -56,7 +56,22 @@ export interface QueryApiOptions {
   maxSamples?: number;
   timeoutMs?: number;
   batchTimeoutMs?: number;
+  /**
+   * How long /api/v1/series, /labels and /label/<name>/values wait for the file store
+   * before answering from the local data with a warning (default 30 s, as the batch:
+   * these back editors' autocompletion, which should not hang on a stalled store).
+   */
+  metadataTimeoutMs?: number;
   now?: () => number;
+}
+
+export const DEFAULT_METADATA_TIMEOUT_MS = 30_000;
+
+/** Options of the metadata routes (series, labels, label values). */
+export interface MetadataOptions {
+  signal?: AbortSignal;
+  /** See QueryApiOptions.metadataTimeoutMs. */
+  timeoutMs?: number;
 }
 
 export const MAX_BATCH_QUERIES = 50;
@@ -246,10 +261,11 @@ async function answerMetadata(
   stores: StoreSources | null,
   req: MetadataRequest,
   fn: (source: SeriesSource, req: MetadataRequest) => Promise<unknown>,
-  signal?: AbortSignal,
+  opts: MetadataOptions,
 ): Promise<PrometheusAnswer> {
   if (!stores) return failure('unavailable', 'query engine not available: the plugin is not collecting on this node');
-  const qs = await openQuerySource(stores, req.start, req.end, signal);
+  // A slow file store: answer from what is here, with a warning (as the query routes do).
+  const qs = await openQuerySource(stores, req.start, req.end, opts.signal, {waitMs: opts.timeoutMs ?? DEFAULT_METADATA_TIMEOUT_MS});
   try {
     return success(await fn(qs.source, req), qs.warnings);
   } finally {
@@ -258,18 +274,18 @@ async function answerMetadata(
 }
 
 /** /api/v1/series */
-export async function answerSeries(params: URLSearchParams, stores: StoreSources | null, signal?: AbortSignal): Promise<PrometheusAnswer> {
+export async function answerSeries(params: URLSearchParams, stores: StoreSources | null, opts: MetadataOptions = {}): Promise<PrometheusAnswer> {
   try {
     if (params.getAll('match[]').length === 0) throw new BadDataError('no match[] parameter provided');
     const req = metadataRequest(params, true);
-    return await answerMetadata(stores, req, async (src, r) => (await matchingSeries(src, r.matchers, r.start, r.end)).map(labelObject), signal);
+    return await answerMetadata(stores, req, async (src, r) => (await matchingSeries(src, r.matchers, r.start, r.end)).map(labelObject), opts);
   } catch (err) {
     return toAnswer(err, '');
   }
 }
 
 /** /api/v1/labels */
-export async function answerLabels(params: URLSearchParams, stores: StoreSources | null, signal?: AbortSignal): Promise<PrometheusAnswer> {
+export async function answerLabels(params: URLSearchParams, stores: StoreSources | null, opts: MetadataOptions = {}): Promise<PrometheusAnswer> {
   try {
     const req = metadataRequest(params, false);
     return await answerMetadata(
@@ -281,7 +297,7 @@ export async function answerLabels(params: URLSearchParams, stores: StoreSources
         for (const s of await matchingSeries(src, r.matchers, r.start, r.end)) for (const l of s) names.add(l.name);
         return [...names].sort(compareStrings);
       },
-      signal,
+      opts,
     );
   } catch (err) {
     return toAnswer(err, '');
@@ -289,7 +305,7 @@ export async function answerLabels(params: URLSearchParams, stores: StoreSources
 }
 
 /** /api/v1/label/<name>/values */
-export async function answerLabelValues(name: string, params: URLSearchParams, stores: StoreSources | null, signal?: AbortSignal): Promise<PrometheusAnswer> {
+export async function answerLabelValues(name: string, params: URLSearchParams, stores: StoreSources | null, opts: MetadataOptions = {}): Promise<PrometheusAnswer> {
   try {
     if (!LABEL_NAME_RE.test(name)) throw new BadDataError(`invalid label name: ${JSON.stringify(name)}`);
     const req = metadataRequest(params, false);
@@ -302,7 +318,7 @@ export async function answerLabelValues(name: string, params: URLSearchParams, s
         for (const s of await matchingSeries(src, r.matchers, r.start, r.end)) for (const l of s) if (l.name === name) values.add(l.value);
         return [...values].sort(compareStrings);
       },
-      signal,
+      opts,
     );
   } catch (err) {
     return toAnswer(err, '');
@@ -442,6 +458,7 @@ export function addQueryRoutes(router: Router, opts: QueryApiOptions): Router {
     }
   };
   const {stores, ...evalOpts} = opts;
+  const metadataOpts = (request: Request): MetadataOptions => ({signal: request.signal, timeoutMs: opts.metadataTimeoutMs});
   for (const method of ['GET', 'POST']) {
     router
       .add(method, '/api/v1/query', async (request) => {
@@ -457,12 +474,12 @@ export function addQueryRoutes(router: Router, opts: QueryApiOptions): Router {
       .add(method, '/api/v1/series', async (request) => {
         const params = await paramsOf(request);
         if (params instanceof Response) return params;
-        return respond(await answerSeries(params, stores(), request.signal));
+        return respond(await answerSeries(params, stores(), metadataOpts(request)));
       })
       .add(method, '/api/v1/labels', async (request) => {
         const params = await paramsOf(request);
         if (params instanceof Response) return params;
-        return respond(await answerLabels(params, stores(), request.signal));
+        return respond(await answerLabels(params, stores(), metadataOpts(request)));
       });
   }
   router.add('GET', '/api/v1/label/{name}/values', async (request, p) => {
@@ -472,7 +489,7 @@ export function addQueryRoutes(router: Router, opts: QueryApiOptions): Router {
     } catch {
       return respond(failure('bad_data', `invalid label name: ${JSON.stringify(p.name)}`));
     }
-    return respond(await answerLabelValues(name, new URL(request.url).searchParams, stores(), request.signal));
+    return respond(await answerLabelValues(name, new URL(request.url).searchParams, stores(), metadataOpts(request)));
   });
   router.add('POST', '/metrics/query_batch', async (request) => {
     const req = decodeBatchRequest(await request.text());

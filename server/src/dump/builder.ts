@@ -71,6 +71,13 @@ export interface DumpMetadata {
 
 export type DumpPhase = 'prepare' | 'select' | 'archive' | 'finalize' | 'done';
 
+/**
+ * A build's preparation (flush, sync, ask the scraping node to flush): gets the requested
+ * range; may return warnings for the admin (e.g. the newest samples may be missing), which
+ * go into manifest.json and DumpResult.warnings.
+ */
+export type DumpPrepare = (signal?: AbortSignal, range?: {from: number; to: number}) => Promise<{warnings?: string[]} | void>;
+
 export interface BuildDumpOptions {
   backend: FileBackend;
   /** Requested range, ms, [from, to). */
@@ -88,7 +95,7 @@ export interface BuildDumpOptions {
    * so that a range ending "now" really ends now. Without it the caller must have done
    * both before calling buildDump.
    */
-  prepare?: (signal?: AbortSignal) => Promise<void>;
+  prepare?: DumpPrepare;
   /** Default `plugin-data/mattermost-plugin-metrics/data`. */
   dataDir?: string;
   metaCache?: RemoteMetaCache;
@@ -146,6 +153,8 @@ export interface DumpResult {
   overlapping: boolean;
   /** Block files found remotely but not archived (mm-manifest.json, unknown files). */
   skippedFiles: string[];
+  /** What the admin should know about the contents (from `prepare`), e.g. newest samples missing. */
+  warnings?: string[];
 }
 
 export class DumpError extends Error {
@@ -438,9 +447,11 @@ export async function buildDump(opts: BuildDumpOptions): Promise<DumpResult> {
   };
   if (!Number.isSafeInteger(from) || !Number.isSafeInteger(to) || from >= to) throw new DumpError(`invalid range [${from}, ${to})`);
   check();
+  const warnings: string[] = [];
   if (opts.prepare) {
     progress(0, 'prepare');
-    await opts.prepare(signal);
+    const prepared = await opts.prepare(signal, {from, to});
+    if (prepared?.warnings) warnings.push(...prepared.warnings);
     check();
   }
 
@@ -613,6 +624,7 @@ export async function buildDump(opts: BuildDumpOptions): Promise<DumpResult> {
       overlapping,
       blocks,
       dropped,
+      ...(warnings.length > 0 ? {warnings} : {}),
     };
     yield* small('manifest.json', `${JSON.stringify(manifest, null, 2)}\n`);
     yield ZERO; // end of archive: two zero records
@@ -653,6 +665,7 @@ export async function buildDump(opts: BuildDumpOptions): Promise<DumpResult> {
     nodes,
     overlapping,
     skippedFiles,
+    ...(warnings.length > 0 ? {warnings} : {}),
   };
   progress(1, 'done');
   log?.info('dump: built', {path: outPath, bytes: written, blocks: blocks.length, dropped: dropped.length, from: iso(from), to: iso(to), actualMin: iso(min), actualMax: iso(max)});

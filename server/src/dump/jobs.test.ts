@@ -90,7 +90,7 @@ function fakeBuild(backend: LocalBackend, gate?: Promise<void>, fail?: string) {
   const calls: BuildDumpOptions[] = [];
   const build = async (o: BuildDumpOptions): Promise<DumpResult> => {
     calls.push(o);
-    await o.prepare?.(o.signal);
+    const prepared = await o.prepare?.(o.signal, {from: o.from, to: o.to});
     o.onProgress?.(0.5, 'archive');
     if (gate) {
       await Promise.race([
@@ -118,13 +118,14 @@ function fakeBuild(backend: LocalBackend, gate?: Promise<void>, fail?: string) {
       nodes: ['a:8067'],
       overlapping: false,
       skippedFiles: [],
+      ...(prepared?.warnings ? {warnings: prepared.warnings} : {}),
     };
   };
   return {build, calls};
 }
 
 let n = 0;
-async function setup(opts: {gate?: Promise<void>; fail?: string; kv?: SharedKV; nodeId?: string} = {}) {
+async function setup(opts: {gate?: Promise<void>; fail?: string; kv?: SharedKV; nodeId?: string; prepareWarning?: () => string | undefined} = {}) {
   const kv = opts.kv ?? (await SharedKV.open());
   const store = new DumpJobStore(kv, {now: () => now});
   const backend = new LocalBackend(path.join(root, `fs${n++}`));
@@ -135,7 +136,11 @@ async function setup(opts: {gate?: Promise<void>; fail?: string; kv?: SharedKV; 
     backend,
     nodeId: opts.nodeId ?? 'host1#aaaa',
     metadata: async () => MD,
-    prepare: async () => void prepared++,
+    prepare: async () => {
+      prepared++;
+      const warning = opts.prepareWarning?.();
+      return warning ? {warnings: [warning]} : undefined;
+    },
     now: () => now,
     build: fb.build,
   });
@@ -226,6 +231,20 @@ describe('DumpJobStore', () => {
     assert.equal(kv.has(JOB_LOCK_KEY), false);
     assert.equal(s.fb.calls[0].metadata.extras?.job_id, job.id);
     assert.equal(s.prepared(), 1);
+  });
+
+  test("the preparation's warning (no flush from the scraping node) is stored on the successful job", async () => {
+    let warning: string | undefined = 'The scraping node app-1#aaaa did not answer the flush request within 30 s; samples … may be missing.';
+    const s = await setup({prepareWarning: () => warning});
+    await s.runner.start();
+    const {job} = await s.runner.create(now - 2 * H, now - H, 'user1');
+    await until(async () => (await s.store.get(job.id))?.status === 'success');
+    assert.equal((await s.store.get(job.id))?.warning, warning);
+    warning = undefined;
+    const {job: next} = await s.runner.create(now - 3 * H, now - H, 'user1');
+    await until(async () => (await s.store.get(next.id))?.status === 'success');
+    assert.equal('warning' in s.kv.json(FINISHED_JOBS_KEY)[next.id], false, 'no warning: no field');
+    await s.runner.stop();
   });
 
   test('a pending job is stored as upstream scheduler metadata', async () => {

@@ -34,7 +34,7 @@ import {randomBytes} from 'node:crypto';
 
 import {type FileBackend, remoteDumpDir} from '../filestore/backend.ts';
 import {type SyncLogger, errorMessage, listGrouped} from '../sync/remote.ts';
-import {type BuildDumpOptions, type DumpMetadata, type DumpPhase, type DumpResult, buildDump, dumpFileName} from './builder.ts';
+import {type BuildDumpOptions, type DumpMetadata, type DumpPhase, type DumpPrepare, type DumpResult, buildDump, dumpFileName} from './builder.ts';
 
 export type DumpJobStatus = 'pending' | 'in_progress' | 'success' | 'error';
 
@@ -51,6 +51,8 @@ export interface DumpJob {
   progress?: number;
   phase?: DumpPhase;
   error?: string;
+  /** A successful dump that may lack something, e.g. the scraping node's newest samples (why, for the admin). */
+  warning?: string;
   requested_min_t?: number;
   requested_max_t?: number;
   actual_min_t?: number;
@@ -406,8 +408,11 @@ export interface DumpJobRunnerOptions {
   nodeId: string;
   /** Metadata for the archive (server version, site, licence). */
   metadata: () => Promise<DumpMetadata>;
-  /** Before each build: flush the local store and sync (db.flush(), syncer.syncOnce()). */
-  prepare?: (signal?: AbortSignal) => Promise<void>;
+  /**
+   * Before each build: flush the local store and sync (db.flush(), syncer.syncOnce()); on a
+   * standby node also ask the scraping node to flush. Its warnings are stored on the job.
+   */
+  prepare?: DumpPrepare;
   logger?: SyncLogger;
   maxSpanMs?: number;
   /** Progress is written to KV at most this often (default 1 s). */
@@ -882,10 +887,11 @@ export class DumpJobRunner {
           finish_at: this.now(),
         } satisfies Partial<DumpJob>);
         j.error = undefined;
+        j.warning = res.warnings && res.warnings.length > 0 ? res.warnings.join(' ') : undefined;
       });
       // Deleted, cancelled or taken over while building: no zombie dump.
       if (!done || done.status !== 'success' || done.node !== this.opts.nodeId) await backend.removeAll(jobDir(r.id));
-      else this.opts.logger?.info('dump job finished', {job: r.id, bytes: res.bytes, file: res.fileName});
+      else this.opts.logger?.info('dump job finished', {job: r.id, bytes: res.bytes, file: res.fileName, ...(done.warning ? {warning: done.warning} : {})});
     } catch (e) {
       await writing;
       const aborted = r.abort.signal.aborted;

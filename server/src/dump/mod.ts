@@ -6,6 +6,7 @@ export {
   type DumpBlock,
   type DumpMetadata,
   type DumpPhase,
+  type DumpPrepare,
   type DumpResult,
   DUMP_MANIFEST_VERSION,
   DumpError,
@@ -56,3 +57,4 @@ export {
   SUPPORT_TOTAL_BUDGET_MS,
   supportPacketFiles,
 } from './support.ts';
+export {type DumpPrepareOptions, JOB_FLUSH_WAIT_MS, SUPPORT_FLUSH_WAIT_MS, dumpPrepare, newestRemoteBlockEnd} from './prepare.ts';

@@ -96,6 +96,29 @@ describe('supportPacketFiles', () => {
     assert.deepEqual((await backend.list(remoteDumpDir)).map((f) => f.path.split('/')[3]).sort(), ['a'.repeat(26), 'b'.repeat(26)], 'no support dump in the file store');
   });
 
+  test('a fresh dump built without the scraping node\'s flush: WARNING.txt says the newest samples may be missing', async () => {
+    const note = 'The scraping node app-1#aaaa did not answer the flush request within 20 s; samples after the newest block in the file store may be missing.';
+    let asked: {from: number; to: number} | undefined;
+    const res = await supportPacketFiles(
+      base({
+        prepare: async (_signal, range) => {
+          asked = range;
+          return {warnings: [note]};
+        },
+      }),
+    );
+    assert.equal(res.outcome, 'fresh', res.reason);
+    assert.ok(asked && asked.to - asked.from === 86_400_000, 'prepare gets the requested range');
+    const dumpName = names(res.files).find((n) => n.endsWith('.tar.gz'))!;
+    assert.deepEqual(names(res.files), [dumpName, `${SUPPORT_DIR}/WARNING.txt`, `${SUPPORT_DIR}/status.json`].sort());
+    const warning = text(res.files, 'WARNING.txt');
+    assert.match(warning, /may be incomplete/);
+    assert.ok(warning.includes(note));
+    assert.deepEqual(JSON.parse(text(res.files, 'status.json')).supportPacket.warnings, [note]);
+    assert.deepEqual(res.warnings, [note]);
+    await tmpEmpty();
+  });
+
   test('too large for the packet: the newest finished, unexpired dump job with a WARNING.txt', async () => {
     const res = await supportPacketFiles(base({maxBytes: 200}));
     assert.equal(res.outcome, 'fallback');

@@ -18,7 +18,7 @@ import path from 'node:path';
 
 import {type FileBackend, LocalBackend} from '../filestore/mod.ts';
 import {type SyncLogger, errorMessage} from '../sync/remote.ts';
-import {type BuildDumpOptions, type DumpMetadata, type DumpResult, DumpNoDataError, DumpTooLargeError, buildDump, dumpFileName} from './builder.ts';
+import {type BuildDumpOptions, type DumpMetadata, type DumpPrepare, type DumpResult, DumpNoDataError, DumpTooLargeError, buildDump, dumpFileName} from './builder.ts';
 import type {DumpJob} from './jobs.ts';
 
 /** Folder of our files inside the Support Packet. */
@@ -40,8 +40,12 @@ export interface SupportPacketOptions {
   /** SupportPacketMetricsDays. */
   days: number;
   metadata: () => Promise<DumpMetadata>;
-  /** Flush the local store and sync, so the dump ends now (as for dump jobs). */
-  prepare?: (signal?: AbortSignal) => Promise<void>;
+  /**
+   * Flush the local store and sync, so the dump ends now (as for dump jobs); on a standby
+   * node also ask the scraping node to flush (its wait counts against the build budget).
+   * Its warnings go into WARNING.txt beside the fresh dump.
+   */
+  prepare?: DumpPrepare;
   /** The dump jobs, for the fallback (null: none available). */
   jobs?: (() => Promise<DumpJob[]>) | null;
   /** Extra content of status.json (plugin status, targets, warnings). */
@@ -64,6 +68,8 @@ export interface SupportPacketResult {
   outcome: SupportOutcome;
   /** Why there is no fresh dump (fallback/none). */
   reason?: string;
+  /** What the fresh dump may lack (also in WARNING.txt), e.g. the scraping node's newest samples. */
+  warnings?: string[];
   /** The dump's name inside the packet. */
   dumpFile?: string;
   ms: number;
@@ -115,6 +121,7 @@ export async function supportPacketFiles(o: SupportPacketOptions): Promise<Suppo
         outcome: r.outcome,
         dumpFile: r.dumpFile ?? null,
         reason: r.reason ?? null,
+        warnings: r.warnings ?? [],
         requestedRange: {from: iso(from), to: iso(to), days},
         budgets: {buildMs: buildBudget, totalMs: totalBudget, maxBytes},
         ms,
@@ -133,7 +140,20 @@ export async function supportPacketFiles(o: SupportPacketOptions): Promise<Suppo
     try {
       const fresh = await freshDump(o, o.backend, from, to, buildBudget, maxBytes);
       const name = `${SUPPORT_DIR}/${fresh.fileName}`;
-      return await finish({outcome: 'fresh', dumpFile: name}, [{filename: name, body: fresh.body}]);
+      const files: SupportFileOut[] = [{filename: name, body: fresh.body}];
+      if (fresh.warnings.length > 0) {
+        const warning = [
+          `The metrics dump ${name} (${iso(from)} .. ${iso(to)}) may be incomplete:`,
+          '',
+          ...fresh.warnings.map((w) => `  - ${w}`),
+          '',
+          'A dump job created in the System Console (Plugins > Metrics) a few minutes later includes them',
+          'once the scraping node has written them to a block.',
+          '',
+        ].join('\n');
+        files.push({filename: `${SUPPORT_DIR}/WARNING.txt`, body: Buffer.from(warning)});
+      }
+      return await finish({outcome: 'fresh', dumpFile: name, ...(fresh.warnings.length > 0 ? {warnings: fresh.warnings} : {})}, files);
     } catch (e) {
       if (e instanceof DumpTooLargeError) reason = `a dump of the last ${plural(days, 'day')} is larger than the Support Packet limit of ${mib(maxBytes)}`;
       else if (e instanceof BudgetExceeded) reason = `building a dump of the last ${plural(days, 'day')} ${e.message.replace(/^building the fresh dump /, '')}`;
@@ -208,7 +228,14 @@ export async function supportPacketFiles(o: SupportPacketOptions): Promise<Suppo
 }
 
 /** Builds into a temporary local dir, reads it back, removes the dir once the build has settled. */
-async function freshDump(o: SupportPacketOptions, backend: FileBackend, from: number, to: number, budgetMs: number, maxBytes: number): Promise<{fileName: string; body: Buffer}> {
+async function freshDump(
+  o: SupportPacketOptions,
+  backend: FileBackend,
+  from: number,
+  to: number,
+  budgetMs: number,
+  maxBytes: number,
+): Promise<{fileName: string; body: Buffer; warnings: string[]}> {
   const tmp = await fs.mkdtemp(path.join(o.tmpDir ?? os.tmpdir(), 'mm-metrics-support-'));
   const abort = new AbortController();
   const building = (async () => {
@@ -216,7 +243,7 @@ async function freshDump(o: SupportPacketOptions, backend: FileBackend, from: nu
     const fileName = dumpFileName(metadata.siteURL || metadata.siteName, from, to);
     const output = new LocalBackend(tmp);
     const outPath = `support/${fileName}`;
-    await (o.build ?? buildDump)({
+    const built = await (o.build ?? buildDump)({
       backend,
       output,
       from,
@@ -229,7 +256,7 @@ async function freshDump(o: SupportPacketOptions, backend: FileBackend, from: nu
       logger: o.logger,
       now: o.now,
     });
-    return {fileName, body: await fs.readFile(path.join(tmp, outPath))};
+    return {fileName, body: await fs.readFile(path.join(tmp, outPath)), warnings: built.warnings ?? []};
   })();
   // The temporary dir goes when the build has really stopped (an aborted one may still be writing).
   void building.catch(() => {}).finally(() => fs.rm(tmp, {recursive: true, force: true}).catch(() => {}));
