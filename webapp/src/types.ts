@@ -28,6 +28,8 @@ export interface DumpJob {
   expired?: boolean;
   expired_at?: number;
   expired_reason?: string;
+  /** The dump was built but may be incomplete (e.g. the scraping node did not flush in time). */
+  warning?: string;
 }
 
 export interface TSDBStats {

@@ -98,6 +98,15 @@ describe('Dumps: states', () => {
     expect(within(failed).queryByTestId('dump-download')).toBeNull();
   });
 
+  it('shows the warning of a dump that may be incomplete, with its download link', async () => {
+    const warning = 'the scraping node did not flush within 30 s: the newest samples may be missing';
+    fakeServer({'GET /jobs': () => json([{...doneJob, warning}])});
+    render(<Dumps />);
+    const r = await screen.findByTestId('dump-job-row');
+    expect(within(r).getByTestId('dump-warning').textContent).toBe(warning);
+    expect(within(r).getByTestId('dump-download')).toBeTruthy();
+  });
+
   it('shows an expired dump without a download link', async () => {
     fakeServer({'GET /jobs': () => json([{...doneJob, expired: true, expired_at: t0, expired_reason: 'dump retention: older than 30 days'}])});
     render(<Dumps />);

@@ -75,7 +75,16 @@ function StatusCell({job}: {job: DumpJob}): React.ReactElement {
           </>
         );
       }
-      return <span className='mmm-badge mmm-ok'>{intl.formatMessage(m.success)}</span>;
+      return (
+        <>
+          <span className='mmm-badge mmm-ok'>{intl.formatMessage(m.success)}</span>
+          {job.warning && (
+            <div className='mmm-muted' data-testid='dump-warning'>
+              {job.warning}
+            </div>
+          )}
+        </>
+      );
     default:
       return (
         <>
