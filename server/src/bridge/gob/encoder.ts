@@ -4,6 +4,7 @@
 
 import {
   builtinTypeIds,
+  ByteChunks,
   firstUserTypeId,
   GoInterface,
   GoOpaque,
@@ -25,6 +26,14 @@ export class Encoder {
    * encoder's state is unchanged.
    */
   encode(type: GoType, value: unknown): Buffer {
+    return Buffer.concat(this.encodeChunks(type, value));
+  }
+
+  /**
+   * Same bytes as encode(), as views in order: long byte slices in `value` are
+   * referenced, not copied, so they must not change until the chunks are written.
+   */
+  encodeChunks(type: GoType, value: unknown): Uint8Array[] {
     this.definitions = [];
     this.registeredThisCall = [];
     const idBefore = this.nextId;
@@ -33,14 +42,15 @@ export class Encoder {
       const id = this.typeId(type);
       payload.int(id);
       this.writeTopLevel(payload, type, value);
-      const out = new Writer(payload.len + 16);
+      const head = new Writer(64);
       for (const def of this.definitions) {
-        out.uint(def.length);
-        out.raw(def);
+        head.uint(def.length);
+        head.raw(def);
       }
-      out.uint(payload.len);
-      out.raw(payload.view());
-      return Buffer.from(out.view());
+      head.uint(payload.size);
+      const chunks = head.chunks();
+      for (const chunk of payload.chunks()) chunks.push(chunk);
+      return chunks;
     } catch (err) {
       for (const t of this.registeredThisCall) this.ids.delete(t);
       this.nextId = idBefore;
@@ -188,7 +198,12 @@ export class Encoder {
         return;
       }
       case 'bytes':
-        w.bytes(asBytes(v));
+        if (v instanceof ByteChunks) {
+          w.uint(v.length);
+          for (const chunk of v.chunks) w.ref(chunk);
+        } else {
+          w.bytesByReference(asBytes(v));
+        }
         return;
       case 'string':
         if (typeof v !== 'string') throw new GobError(`expected a string, got ${typeof v}`);

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import {test} from 'node:test';
 
-import {Decoder, Encoder, GobError, GoInterface, GoOpaque, iface, map, opaque, slice, struct} from './index.ts';
+import {ByteChunks, Decoder, Encoder, GobError, GoInterface, GoOpaque, iface, map, opaque, slice, struct} from './index.ts';
 import {Reader, Writer} from './wire.ts';
 
 /** Hex with spaces and "quoted strings" (ASCII) for readable golden vectors. */
@@ -372,4 +372,68 @@ void test('the decoder rejects malformed input with GobError', () => {
   const small = new Decoder({maxMessageBytes: 100});
   small.push(hex('FE 10 00'));
   assert.throws(() => small.next(), /too big/);
+});
+
+void test('long byte slices are referenced, not copied, and encode exactly as when copied', () => {
+  const big = Buffer.alloc(300_000);
+  for (let i = 0; i < big.length; i++) big[i] = i % 251;
+  const Args = struct('WriteArgs', [
+    ['Name', 'string'],
+    ['Data', 'bytes'],
+    ['Small', 'bytes'],
+    ['N', 'int'],
+  ]);
+  const value = {Name: 'x', Data: big, Small: Buffer.from('tiny'), N: 7};
+
+  // The reference bytes: the same value through a Writer that copies everything.
+  const copying = new Writer();
+  copying.uint(1);
+  copying.string('x');
+  copying.uint(1);
+  copying.bytes(big);
+  copying.uint(1);
+  copying.bytes(Buffer.from('tiny'));
+  copying.uint(1);
+  copying.int(7);
+  copying.uint(0);
+
+  const chunks = new Encoder().encodeChunks(Args, value);
+  assert.ok(chunks.includes(big), 'the 300 kB slice is passed through as is');
+  const flat = Buffer.concat(chunks);
+  assert.deepEqual(flat, new Encoder().encode(Args, value));
+  const decoded = decodeAll(flat)[0] as {Data: Buffer; Small: Buffer; N: number};
+  assert.deepEqual(decoded.Data, big);
+  assert.equal(decoded.Small.toString(), 'tiny');
+  assert.equal(decoded.N, 7);
+  // The value message's payload is the type id then exactly the copying writer's bytes.
+  assert.ok(flat.subarray(flat.length - copying.len).equals(copying.view()));
+});
+
+void test('ByteChunks encode as the concatenation of their pieces', () => {
+  const pieces = [Buffer.alloc(20_000, 1), Buffer.from('mid'), Buffer.alloc(70_000, 2), Buffer.alloc(0)];
+  const whole = Buffer.concat(pieces);
+  const chunked = Buffer.concat(new Encoder().encodeChunks('bytes', new ByteChunks(pieces)));
+  assert.deepEqual(chunked, new Encoder().encode('bytes', whole));
+  assert.deepEqual(decodeAll(chunked)[0], whole);
+  // As a struct field, empty chunks are omitted like an empty []byte.
+  const S = struct('S', [['B', 'bytes']]);
+  assert.deepEqual(new Encoder().encode(S, {B: new ByteChunks([Buffer.alloc(0)])}), new Encoder().encode(S, {B: Buffer.alloc(0)}));
+});
+
+void test('Writer.view inlines referenced slices and keeps writing after them', () => {
+  const w = new Writer(4);
+  const big = Buffer.alloc(40_000, 9);
+  w.uint(5);
+  w.bytesByReference(big);
+  w.string('after');
+  const expected = new Writer();
+  expected.uint(5);
+  expected.bytes(big);
+  expected.string('after');
+  assert.equal(w.size, expected.len);
+  assert.deepEqual(Buffer.concat(w.chunks()), expected.view());
+  assert.deepEqual(w.view(), expected.view());
+  w.uint(3);
+  expected.uint(3);
+  assert.deepEqual(w.view(), expected.view());
 });

@@ -99,6 +99,19 @@ export class GoOpaque {
   }
 }
 
+/**
+ * One Go []byte given as consecutive pieces, so a caller holding several buffers
+ * need not concatenate them: encodes exactly like their concatenation.
+ */
+export class ByteChunks {
+  readonly length: number;
+  constructor(readonly chunks: readonly Uint8Array[]) {
+    let n = 0;
+    for (const c of chunks) n += c.length;
+    this.length = n;
+  }
+}
+
 export interface GoComplex {
   re: number;
   im: number;

@@ -100,10 +100,22 @@ export class Reader {
   }
 }
 
-/** Growable output buffer with gob's primitive encoders. */
+/** Byte slices at least this long are referenced by chunks() instead of copied in. */
+export const REFERENCE_BYTES_MIN = 16 * 1024;
+
+/**
+ * Growable output buffer with gob's primitive encoders. Long byte slices can be
+ * referenced rather than copied (ref), so a multi-megabyte []byte costs no memcpy
+ * on its way to the socket: chunks() yields the buffered bytes and the referenced
+ * slices in order.
+ */
 export class Writer {
   private buf: Buffer;
+  /** Bytes in buf (referenced slices excluded). */
   len = 0;
+  /** Referenced slices and the buf offset each one follows. */
+  private refs: Array<{at: number; bytes: Uint8Array}> = [];
+  private refBytes = 0;
 
   constructor(initial = 256) {
     this.buf = Buffer.allocUnsafe(initial);
@@ -187,6 +199,41 @@ export class Writer {
     this.raw(b);
   }
 
+  /** Like bytes(), but a long slice is referenced, not copied: it must not change until the chunks are written. */
+  bytesByReference(b: Uint8Array): void {
+    this.uint(b.length);
+    this.ref(b);
+  }
+
+  /** Appends b by reference when it is long, else by copy. */
+  ref(b: Uint8Array): void {
+    if (b.length < REFERENCE_BYTES_MIN) {
+      this.raw(b);
+      return;
+    }
+    this.refs.push({at: this.len, bytes: b});
+    this.refBytes += b.length;
+  }
+
+  /** Bytes written so far, referenced slices included. */
+  get size(): number {
+    return this.len + this.refBytes;
+  }
+
+  /** The bytes written so far as views in order (no copies); valid until the writer is written to again. */
+  chunks(): Uint8Array[] {
+    if (this.refs.length === 0) return this.len > 0 ? [this.buf.subarray(0, this.len)] : [];
+    const out: Uint8Array[] = [];
+    let from = 0;
+    for (const {at, bytes} of this.refs) {
+      if (at > from) out.push(this.buf.subarray(from, at));
+      out.push(bytes);
+      from = at;
+    }
+    if (this.len > from) out.push(this.buf.subarray(from, this.len));
+    return out;
+  }
+
   string(s: string): void {
     const n = Buffer.byteLength(s, 'utf8');
     this.uint(n);
@@ -201,13 +248,29 @@ export class Writer {
     this.len += b.length;
   }
 
-  /** The bytes written so far (a view; copy before reusing the writer). */
+  /** The bytes written so far (a view; copy before reusing the writer). Referenced slices are copied in first. */
   view(): Buffer {
+    if (this.refs.length > 0) this.inlineRefs();
     return this.buf.subarray(0, this.len);
   }
 
   reset(): void {
     this.len = 0;
+    this.refs = [];
+    this.refBytes = 0;
+  }
+
+  private inlineRefs(): void {
+    const flat = Buffer.allocUnsafe(this.size);
+    let n = 0;
+    for (const chunk of this.chunks()) {
+      flat.set(chunk, n);
+      n += chunk.length;
+    }
+    this.buf = flat;
+    this.len = n;
+    this.refs = [];
+    this.refBytes = 0;
   }
 }
 

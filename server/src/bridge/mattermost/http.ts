@@ -4,7 +4,7 @@
 
 import {Readable, type Duplex} from 'node:stream';
 
-import {GoOpaque} from '../gob/index.ts';
+import {ByteChunks, GoOpaque} from '../gob/index.ts';
 import {EmptyStruct, RpcClient} from '../netrpc/index.ts';
 import type {MuxBroker} from '../goplugin/index.ts';
 import {HttpHeader} from './wiretypes.ts';
@@ -183,7 +183,8 @@ class ResponseWriterClient {
     let size = 0;
     const flush = async (): Promise<void> => {
       if (size === 0) return;
-      const chunk = parts.length === 1 ? parts[0] : Buffer.concat(parts, size);
+      // The parts go out by reference (no concatenation, no copy in the encoder).
+      const chunk = new ByteChunks(parts);
       parts = [];
       size = 0;
       await this.rpc.call('Plugin.Write', {type: WriteArgs, value: chunk});

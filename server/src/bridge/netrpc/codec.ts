@@ -30,6 +30,9 @@ export interface Typed {
   value: unknown;
 }
 
+/** Messages smaller than this are concatenated into one write. */
+const coalesceBelowBytes = 64 * 1024;
+
 export class RpcConnectionClosed extends Error {
   override name = 'RpcConnectionClosed';
 }
@@ -59,11 +62,28 @@ export class MessageStream {
     return this.closedError !== undefined;
   }
 
-  /** Writes header and body as one write, so pairs never interleave. */
+  /**
+   * Writes header and body in one synchronous burst, so pairs never interleave.
+   * Long byte slices in the body go to the stream by reference (a 4 MiB Write is
+   * never copied here): they must not change until the call is answered.
+   */
   send(headerType: GoType, header: Header, body: Typed): void {
     if (this.closedError) throw this.closedError;
-    const bytes = Buffer.concat([this.encoder.encode(headerType, header), this.encoder.encode(body.type, body.value)]);
-    this.stream.write(bytes);
+    const chunks = this.encoder.encodeChunks(headerType, header);
+    for (const chunk of this.encoder.encodeChunks(body.type, body.value)) chunks.push(chunk);
+    let size = 0;
+    for (const chunk of chunks) size += chunk.length;
+    if (size < coalesceBelowBytes) {
+      // A small message (every hook call) is cheaper as one write than as several.
+      this.stream.write(Buffer.concat(chunks, size));
+      return;
+    }
+    this.stream.cork();
+    try {
+      for (const chunk of chunks) this.stream.write(chunk);
+    } finally {
+      this.stream.uncork();
+    }
   }
 
   close(err: Error): void {

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
+import {createHash} from 'node:crypto';
 import {test} from 'node:test';
 
-import {struct} from '../gob/index.ts';
+import {ByteChunks, struct} from '../gob/index.ts';
 import {socketPair} from '../testing/socket-pair.ts';
 import {emptyReply, RpcClient, RpcConnectionClosed, RpcServer, RpcServerError, type RpcHandler} from './index.ts';
 
@@ -27,6 +28,17 @@ const handlers = new Map<string, RpcHandler>([
     },
   ],
   ['Plugin.Nothing', () => emptyReply],
+  [
+    'Plugin.Digest',
+    (args) => {
+      const data = args as Buffer;
+      return {type: DigestReply, value: {Len: data.length, Sha: createHash('sha256').update(data).digest('hex')}};
+    },
+  ],
+]);
+const DigestReply = struct('DigestReply', [
+  ['Len', 'int'],
+  ['Sha', 'string'],
 ]);
 
 void test('pipelined calls are matched by Seq, replies in any order', async () => {
@@ -87,6 +99,31 @@ void test('garbage on the stream closes it instead of throwing', async () => {
     a.write(Buffer.from([0x05, 0xff, 0x00, 0x01, 0x02, 0x03]));
     const err = await closed;
     assert.match(err.message, /type id 0|reserved id|malformed|unknown|invalid/);
+  } finally {
+    done();
+  }
+});
+
+void test('large []byte arguments go out by reference and arrive whole, between small calls', async () => {
+  const [a, b, done] = await socketPair();
+  try {
+    new RpcServer(b, handlers);
+    const client = new RpcClient(a);
+    const big = Buffer.alloc(3 * 1024 * 1024 + 17);
+    for (let i = 0; i < big.length; i++) big[i] = i % 251;
+    const pieces = [big.subarray(0, 1000), big.subarray(1000, 600_000), big.subarray(600_000)];
+    const sha = createHash('sha256').update(big).digest('hex');
+    const calls = [
+      client.call('Plugin.Digest', {type: 'bytes', value: big}),
+      client.call('Plugin.Double', {type: Args, value: {A: 21}}),
+      client.call('Plugin.Digest', {type: 'bytes', value: new ByteChunks(pieces)}),
+      client.call('Plugin.Digest', {type: 'bytes', value: Buffer.from('small')}),
+    ];
+    const [whole, doubled, chunked, small] = (await Promise.all(calls)) as Array<{Len?: number; Sha?: string; A?: number}>;
+    assert.deepEqual(whole, {Len: big.length, Sha: sha});
+    assert.equal(doubled.A, 42);
+    assert.deepEqual(chunked, {Len: big.length, Sha: sha});
+    assert.equal(small.Len, 5);
   } finally {
     done();
   }
