@@ -22,7 +22,8 @@
 //      range-vector query (`…[10m]` via /api/v1/query: the stored samples themselves, which
 //      query_range would resample at its step).
 // First scrapes (series creation on both sides) are printed separately and excluded from
-// the median / p99.
+// the median / p99. For ours the longest event-loop stall during each scrape is printed too
+// (largest gap between ticks of a 1 ms interval timer), first scrape and steady ones.
 
 import fs from 'node:fs';
 import os from 'node:os';
@@ -118,7 +119,30 @@ interface Timings {
   steady: number[];
 }
 
-async function runOurs(url: string): Promise<{wall: Timings; own: Timings; series: number; samples: number}> {
+/**
+ * The longest event-loop stall while `run` was in flight (the plugin must answer yamux pings
+ * and serve the dashboard meanwhile): the largest gap between ticks of a 1 ms interval, the
+ * gap that ends after `run` included.
+ */
+async function maxStallMs(run: () => Promise<void>): Promise<number> {
+  let last = performance.now();
+  let max = 0;
+  const tick = (): void => {
+    const now = performance.now();
+    max = Math.max(max, now - last);
+    last = now;
+  };
+  const probe = setInterval(tick, 1);
+  try {
+    await run();
+    await sleep(2); // let the probe see the gap that ends with run
+  } finally {
+    clearInterval(probe);
+  }
+  return max;
+}
+
+async function runOurs(url: string): Promise<{wall: Timings; own: Timings; stall: Timings; series: number; samples: number}> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-scrape-'));
   const db = DB.open({dir});
   try {
@@ -136,9 +160,10 @@ async function runOurs(url: string): Promise<{wall: Timings; own: Timings; serie
     const loop = new ScrapeLoop({job: JOB, instance: new URL(url).host, url}, db, config);
     const wall: number[] = [];
     const own: number[] = [];
+    const stall: number[] = [];
     for (let i = 0; i < scrapes + 1; i++) {
       const t0 = performance.now();
-      await loop.scrapeOnce();
+      stall.push(await maxStallMs(() => loop.scrapeOnce()));
       wall.push(performance.now() - t0);
       own.push(loop.health.lastDurationMs ?? NaN);
       if (loop.health.health !== 'up') throw new Error(`scrape failed: ${loop.health.lastError}`);
@@ -147,7 +172,7 @@ async function runOurs(url: string): Promise<{wall: Timings; own: Timings; serie
     }
     const samples = loop.health.samples;
     await loop.stop(false);
-    return {wall: {first: wall[0], steady: wall.slice(1)}, own: {first: own[0], steady: own.slice(1)}, series: db.head.stats().series, samples};
+    return {wall: {first: wall[0], steady: wall.slice(1)}, own: {first: own[0], steady: own.slice(1)}, stall: {first: stall[0], steady: stall.slice(1)}, series: db.head.stats().series, samples};
   } finally {
     await db.close();
     fs.rmSync(dir, {recursive: true, force: true});
@@ -196,6 +221,7 @@ try {
   out(`ours: ${ours.samples} samples/scrape, ${ours.series} head series`);
   out(`ours: scrapeOnce() wall time (fetch+read+parse+append+commit): ${fmt(ours.wall)}`);
   out(`ours: scrape_duration_seconds (as Prometheus measures it, commit excluded): ${fmt(ours.own)}`);
+  out(`ours: longest event-loop stall during a scrape: ${fmt(ours.stall)}, max ${Math.max(...ours.stall.steady).toFixed(1)} ms`);
   const prom = argv.includes('--no-prometheus') ? undefined : await runPrometheus(target.url);
   if (prom === null) {
     out('prometheus: not available (apt-get install prometheus)');

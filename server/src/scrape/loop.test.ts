@@ -239,3 +239,44 @@ void test('series cache with a real head: by ref, one series for two texts, refs
   await loop.scrapeOnce();
   assert.deepEqual(values('m'), [[8, 8]]);
 });
+
+void test('a large body is parsed in slices: timers run meanwhile, stop() mid-parse commits nothing, settings changed mid-scrape apply next', async () => {
+  let body = '';
+  for (let i = 0; i < 60_000; i++) body += `big_total{i="${i}",handler="/api/v4/x"} ${i}\n`;
+  exposed = body;
+  const head = new Head();
+  let now = 1_700_000_000_000;
+  const loop = new ScrapeLoop(target('/exposed', 'n:1'), head, cfg({bodySizeLimit: 0, intervalMs: 60_000, timeoutMs: 10_000}), {now: () => (now += 60_000)});
+  const bigSeries = (): number => [...head.select([{type: '=', name: '__name__', value: 'big_total'}], 0, Infinity)].filter((s) => [...s.samples].length > 0).length;
+
+  // Stopped while parsing: rolled back, so no sample of the scrape is in the head.
+  loop.start();
+  const ticks = {n: 0};
+  const probe = setInterval(() => ticks.n++, 1);
+  while (head.stats().series === 0) await new Promise((r) => setImmediate(r)); // parsing has begun
+  await loop.stop(false);
+  assert.ok(ticks.n > 0, 'a 1 ms timer ran during the scrape');
+  assert.equal(bigSeries(), 0);
+
+  // A whole scrape: a timer keeps running while it parses; every sample in one commit.
+  const other = new ScrapeLoop(target('/exposed', 'n:2'), head, cfg({bodySizeLimit: 0, intervalMs: 60_000, timeoutMs: 10_000}), {now: () => (now += 60_000)});
+  ticks.n = 0;
+  const scraping = other.scrapeOnce();
+  // Settings changed mid-scrape: that scrape keeps its own; the next one fails on the new limit.
+  await new Promise((r) => setImmediate(r));
+  other.updateConfig(cfg({bodySizeLimit: 0, intervalMs: 60_000, timeoutMs: 10_000, labelLimit: 2}));
+  await scraping;
+  clearInterval(probe);
+  assert.ok(ticks.n > 0, 'a 1 ms timer ran during the scrape');
+  assert.equal(other.health.health, 'up');
+  assert.equal(other.health.samples, 60_000);
+  assert.equal(bigSeries(), 60_000);
+  // (A loop never started reports no failure: the head shows the scrape appended nothing.)
+  const samplesOfOne = (): number => [...[...head.select([{type: '=', name: 'i', value: '1'}, {type: '=', name: 'instance', value: 'n:2'}], 0, Infinity)][0].samples].length;
+  assert.equal(samplesOfOne(), 1);
+  await other.scrapeOnce();
+  assert.equal(samplesOfOne(), 1);
+  other.updateConfig(cfg({bodySizeLimit: 0, intervalMs: 60_000, timeoutMs: 10_000}));
+  await other.scrapeOnce();
+  assert.equal(samplesOfOne(), 2);
+});

@@ -8,7 +8,7 @@
 
 import type {Label, Labels} from '../tsdb/labels/mod.ts';
 import {type CachedSeries, ScrapeCache} from './cache.ts';
-import {parseEach, readBody, ScrapeError, scrapeRequestHeaders, type SeriesCache} from './parser/mod.ts';
+import {parseEachSliced, readBody, ScrapeError, scrapeRequestHeaders, type SeriesCache} from './parser/mod.ts';
 
 export interface ScrapeTarget {
   job: string;
@@ -102,6 +102,8 @@ export class ScrapeLoop {
   private readonly now: () => number;
   private readonly fetchFn: typeof fetch;
   private lastFailure = '';
+  /** The settings changed: the cached texts go before the next scrape. */
+  private textsStale = false;
   private lastRejected = 0;
   readonly health: TargetHealth;
 
@@ -134,8 +136,9 @@ export class ScrapeLoop {
     validateScrapeConfig(config);
     const intervalChanged = config.intervalMs !== this.config.intervalMs;
     this.config = config;
-    // Labels made from a text depend on honor_labels and the limits: build them again.
-    this.cache.clearTexts();
+    // Labels made from a text depend on honor_labels and the limits: build them again, from
+    // the next scrape on (one in flight still parses, and caches, with the old settings).
+    this.textsStale = true;
     if (intervalChanged && this.running && !this.inFlight) this.schedule(offsetFor(this.target, Math.min(firstScrapeWithinMs, config.intervalMs)));
   }
 
@@ -156,9 +159,14 @@ export class ScrapeLoop {
     this.cache.clear();
   }
 
-  /** One scrape now (tests, and the scheduler). */
+  /**
+   * One scrape now (tests, and the scheduler); after the one in flight, if any — a scrape
+   * yields while it parses, and two must not share the series cache at once.
+   */
   scrapeOnce(): Promise<void> {
-    const run = this.scrape().finally(() => {
+    const before = this.inFlight;
+    const scrape = before === undefined ? this.scrape() : before.catch(() => {}).then(() => this.scrape());
+    const run = scrape.finally(() => {
       if (this.inFlight === run) this.inFlight = undefined;
     });
     this.inFlight = run;
@@ -179,6 +187,10 @@ export class ScrapeLoop {
   }
 
   private async scrape(): Promise<void> {
+    if (this.textsStale) {
+      this.cache.clearTexts();
+      this.textsStale = false;
+    }
     const cfg = this.config;
     const t = this.now();
     const startedAt = performance.now();
@@ -214,7 +226,9 @@ export class ScrapeLoop {
         redirect: 'follow',
       });
       const {body, contentType} = await readBody(response, cfg.bodySizeLimit);
-      const summary = parseEach(
+      // The timeout is Prometheus' scrape_timeout: the request and the body, not the parse.
+      clearTimeout(timeout);
+      const summary = await parseEachSliced(
         body,
         contentType,
         {
@@ -226,8 +240,11 @@ export class ScrapeLoop {
         },
         (sample, text) => appendTo(this.cache.add(sample.labels, text), sample.timestamp ?? t, sample.value),
         cache,
+        {sliceMs: parseSliceMs, between: () => yieldUnlessStopped(abort.signal)},
       );
       scraped = summary.total;
+      // The commit (a new target's first one creates every series' chunk) gets a turn of its own.
+      await yieldUnlessStopped(abort.signal);
     } catch (err) {
       app.rollback();
       // Stopped mid-scrape: this scrape never happened; stop() writes the staleness markers.
@@ -274,6 +291,22 @@ export class ScrapeLoop {
     if (error === null && this.lastFailure) this.opts.logger?.info('scrape recovered', {job: this.target.job, instance: this.target.instance});
     this.lastFailure = error ?? '';
   }
+}
+
+/**
+ * Parsing (and the series creation of a new target's first scrape) runs in slices of about
+ * this long, so a 60k-series body does not hold the event loop (yamux pings, the dashboard).
+ */
+const parseSliceMs = 10;
+
+/** Lets other work run; rejects with the reason once the loop was stopped. */
+function yieldUnlessStopped(signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) =>
+    setImmediate(() => {
+      if (signal.aborted) reject(signal.reason instanceof Error ? signal.reason : new Error('scrape aborted'));
+      else resolve();
+    }),
+  );
 }
 
 export function validateScrapeConfig(c: ScrapeConfig): void {

@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import {describe, it} from 'node:test';
+import {plainDecimalAt} from './float.ts';
 import {goInt64, parseGoFloat} from './mod.ts';
 import {which} from './testing/oracle.ts';
 import {rng} from './testing/mattermost.ts';
@@ -88,5 +89,36 @@ func main() {
     } finally {
       fs.rmSync(dir, {recursive: true, force: true});
     }
+  });
+});
+
+describe('plainDecimalAt', () => {
+  it('agrees with parseGoFloat bit for bit where it answers, and declines the rest', () => {
+    const cases = ['0', '-0', '7', '-12', '3.25', '.5', '7.', '-.5', '0.1', '0.3', '123456789012345', '1.23456789012345', '-99.999', '000123', '9007199254740991'];
+    const declined = ['', '-', '.', '1e3', '+1', '1.2.3', 'NaN', '+Inf', '1_0', '1234567890123456', '0x10', '1 '];
+    let seed = 7;
+    const rnd = (): number => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32;
+    for (let k = 0; k < 20_000; k++) {
+      const intDigits = Math.floor(rnd() * 9);
+      const fracDigits = Math.floor(rnd() * 8);
+      let t = rnd() < 0.3 ? '-' : '';
+      for (let d = 0; d < intDigits; d++) t += String(Math.floor(rnd() * 10));
+      if (fracDigits > 0 || rnd() < 0.1) t += '.';
+      for (let d = 0; d < fracDigits; d++) t += String(Math.floor(rnd() * 10));
+      cases.push(t);
+    }
+    const bits = (x: number): bigint => new BigUint64Array(new Float64Array([x]).buffer)[0];
+    for (const c of cases) {
+      const body = `x ${c} y`;
+      const got = plainDecimalAt(body, 2, 2 + c.length);
+      const want = parseGoFloat(c);
+      if (Number.isNaN(got)) {
+        assert.ok(/^-?\d{16,}$|^-?\.?$|^-?\d*\.\d*$/.test(c) || want === undefined, `declined ${JSON.stringify(c)}`);
+        continue;
+      }
+      assert.ok(want !== undefined, c);
+      assert.equal(bits(got), bits(want), c);
+    }
+    for (const c of declined) assert.ok(Number.isNaN(plainDecimalAt(c, 0, c.length)), JSON.stringify(c));
   });
 });

@@ -14,6 +14,44 @@ const C_DOT = 46;
 const C_0 = 48;
 const C_9 = 57;
 
+/** Powers of ten a double holds exactly (10^0 … 10^22). */
+const EXACT_POW10 = Array.from({length: 23}, (_, k) => 10 ** k);
+
+/** Digits whose value m·10 + d stays exact in a double (10^15 < 2^53). */
+const MAX_EXACT_DIGITS = 15;
+
+/**
+ * The value of `s[a:b]` when it is a short plain decimal (`-12`, `3.25`, `.5`, `7.`: an
+ * optional minus, at most 15 digits, an optional dot, no exponent), else NaN — the caller then
+ * slices the text for parseGoFloat. Reads the body in place, so the usual exporter value
+ * costs no string. Correctly rounded like ParseFloat: the digits as an integer m < 2^53 and
+ * 10^k are exact doubles, and one IEEE division m / 10^k rounds correctly (Clinger's fast
+ * path).
+ */
+export function plainDecimalAt(s: string, a: number, b: number): number {
+  let i = a;
+  const negative = i < b && s.charCodeAt(i) === C_MINUS;
+  if (negative) i++;
+  let m = 0;
+  let digits = 0;
+  let fraction = -1; // digits after the dot; -1: no dot yet
+  for (; i < b; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= C_0 && c <= C_9) {
+      m = m * 10 + (c - C_0);
+      digits++;
+      if (fraction >= 0) fraction++;
+    } else if (c === C_DOT && fraction < 0) {
+      fraction = 0;
+    } else {
+      return NaN;
+    }
+  }
+  if (digits === 0 || digits > MAX_EXACT_DIGITS) return NaN;
+  const v = fraction > 0 ? m / EXACT_POW10[fraction] : m;
+  return negative ? -v : v;
+}
+
 /**
  * Prometheus' parseFloat: strconv.ParseFloat(s, 64) after rejecting `p`, `P`, `_`.
  * Accepts decimal floats (`1`, `-1.5e-3`, `.5`, `5.`), `inf`/`infinity` with an optional

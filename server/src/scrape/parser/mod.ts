@@ -9,11 +9,13 @@ export {
   type MetricType,
   parse,
   parseEach,
+  parseEachSliced,
   type ParsedSample,
   type ParseOptions,
   type ParseResult,
   type ParseSummary,
   type SeriesCache,
+  type SliceOptions,
   verifyLabelLimits,
 } from './parse.ts';
 export {applyTargetLabels, type TargetOptions} from './target.ts';

@@ -97,6 +97,14 @@ export function parseOpenMetrics(src: Source, sink: EntrySink, exemplarNameCheck
   new OMParser(src, exemplarNameCheck).run(sink);
 }
 
+/**
+ * An OpenMetrics parser that can stop between entries: `run(sink, pause)` returns false
+ * when `pause()` asked it to stop, and carries on from there when called again.
+ */
+export function openMetricsParser(src: Source, exemplarNameCheck = false): {run(sink: EntrySink, pause?: () => boolean): boolean} {
+  return new OMParser(src, exemplarNameCheck);
+}
+
 class OMParser {
   private readonly s: string;
   private readonly n: number;
@@ -365,15 +373,17 @@ class OMParser {
     throw new SyntaxFailure(reason, this.start, this.entryStart, this.i);
   }
 
-  run(sink: EntrySink): void {
+  run(sink: EntrySink, pause?: () => boolean): boolean {
     for (;;) {
+      // Between entries the lexer is at a line start; family state lives in fields.
+      if (pause !== undefined && pause()) return false;
       this.entryStart = this.i;
       const t = this.lex();
       switch (t) {
         case T_EOFWORD: {
           const t2 = this.lex();
           if (t2 !== T_EOF) this.failAt('unexpected data after # EOF');
-          return;
+          return true;
         }
         case T_EOF:
           this.failAt('data does not end with # EOF');

@@ -1,7 +1,7 @@
 // Hand-written cases for every rule of the text 0.0.4 and OpenMetrics parsers (see README.md).
 import assert from 'node:assert/strict';
 import {describe, it} from 'node:test';
-import {GO_NAN_BITS, LimitError, parse, ParseError, type ParsedSample} from './mod.ts';
+import {GO_NAN_BITS, LimitError, parse, parseEach, parseEachSliced, ParseError, type ParsedSample} from './mod.ts';
 
 const TEXT = 'text/plain; version=0.0.4; charset=utf-8';
 const OM = 'application/openmetrics-text; version=1.0.0; charset=utf-8';
@@ -306,5 +306,65 @@ describe('content type and limits', () => {
   it('handles a body that is not valid UTF-8 outside values (comments)', () => {
     const b = Buffer.concat([Buffer.from('# junk '), Buffer.from([0xff, 0xfe]), Buffer.from('\na{b="ü"} 1\n')]);
     assert.deepEqual(show(parse(b, TEXT).samples), ['a{b="ü"} 1']);
+  });
+});
+
+describe('parseEachSliced', () => {
+  // 0 ms slices: it stops at every clock check, so a body of a few hundred entries is parsed
+  // in several slices.
+  const sliced = async (body: string, ct: string, opts = {}): Promise<{samples: ParsedSample[]; slices: number; total: number}> => {
+    const samples: ParsedSample[] = [];
+    let slices = 1;
+    const r = await parseEachSliced(body, ct, opts, (s) => samples.push(s), undefined, {
+      sliceMs: 0,
+      between: async () => {
+        slices++;
+      },
+    });
+    return {samples, slices, total: r.total};
+  };
+  const body = (n: number, om: boolean): string => {
+    let b = '# HELP a_total Help.\n# TYPE a_total counter\n';
+    for (let i = 0; i < n; i++) b += `a_total{i="${i}"} ${i}\n`;
+    return om ? `${b}# EOF\n` : b;
+  };
+
+  for (const [format, ct] of [
+    ['text', TEXT],
+    ['OpenMetrics', OM],
+  ] as const) {
+    it(`${format}: the same samples as parseEach, in several slices`, async () => {
+      const b = body(500, ct === OM);
+      const whole: ParsedSample[] = [];
+      const r = parseEach(b, ct, {}, (s) => whole.push(s));
+      const got = await sliced(b, ct);
+      assert.ok(got.slices > 2, `${got.slices} slices`);
+      assert.equal(got.total, r.total);
+      assert.deepEqual(show(got.samples), show(whole));
+    });
+
+    it(`${format}: a syntax error after a pause is the same ParseError`, async () => {
+      const b = body(300, false) + 'a_total{i="x" 1\n' + (ct === OM ? '# EOF\n' : '');
+      let want: unknown;
+      try {
+        parseEach(b, ct, {}, () => {});
+      } catch (e) {
+        want = e;
+      }
+      assert.ok(want instanceof ParseError);
+      await assert.rejects(sliced(b, ct), (e: unknown) => e instanceof ParseError && e.message === want.message);
+    });
+  }
+
+  it('the sample limit is checked at the end, as parseEach does', async () => {
+    await assert.rejects(sliced(body(200, false), TEXT, {sampleLimit: 100}), LimitError);
+  });
+
+  it('a rejected between() ends the parse with its reason', async () => {
+    const stop = new Error('stopped');
+    await assert.rejects(
+      parseEachSliced(body(500, false), TEXT, {}, () => {}, undefined, {sliceMs: 0, between: () => Promise.reject(stop)}),
+      (e) => e === stop,
+    );
   });
 });

@@ -4,10 +4,10 @@
 import type {Label, Labels} from '../../tsdb/labels/mod.ts';
 import {LimitError, ParseError, SyntaxFailure} from './errors.ts';
 import {type ExpositionFormat, negotiate} from './mediatype.ts';
-import {parseOpenMetrics} from './openmetrics.ts';
+import {openMetricsParser} from './openmetrics.ts';
 import {type EntrySink, type SeriesTokens, Source} from './source.ts';
 import {applyTargetLabels, prepareTarget, type TargetOptions} from './target.ts';
-import {parseText} from './text.ts';
+import {textParser} from './text.ts';
 
 /** Go's math.NaN() (Prometheus value.NormalNaN): the bits every parsed NaN is stored with. */
 export const GO_NAN_BITS = 0x7ff8000000000001n;
@@ -119,6 +119,60 @@ export function parseEach<E = never>(
   onSample: (s: ParsedSample, series: string | undefined) => void,
   cache?: SeriesCache<E>,
 ): ParseSummary {
+  const run = startParse(body, contentType, opts, onSample, cache);
+  run.step(undefined);
+  return run.finish();
+}
+
+/** How parseEachSliced shares the thread: slice length and what to await between slices. */
+export interface SliceOptions {
+  /** Parse for about this long before awaiting `between` (ms). */
+  sliceMs: number;
+  /** Awaited between slices (e.g. setImmediate); a rejection ends the parse with its reason. */
+  between(): Promise<void>;
+}
+
+/** Entries parsed between two looks at the clock. */
+const ENTRIES_PER_CLOCK_CHECK = 64;
+
+/**
+ * parseEach in time slices, so a large body does not hold the event loop: same samples in
+ * the same order, same errors; between slices `between()` is awaited (samples delivered so
+ * far stay delivered, as before a later syntax error).
+ */
+export async function parseEachSliced<E = never>(
+  body: Buffer | Uint8Array | string,
+  contentType: string | null | undefined,
+  opts: ParseOptions,
+  onSample: (s: ParsedSample, series: string | undefined) => void,
+  cache: SeriesCache<E> | undefined,
+  slices: SliceOptions,
+): Promise<ParseSummary> {
+  const run = startParse(body, contentType, opts, onSample, cache);
+  let deadline = 0;
+  let entries = 0;
+  const pause = (): boolean => ++entries % ENTRIES_PER_CLOCK_CHECK === 0 && performance.now() >= deadline;
+  for (;;) {
+    deadline = performance.now() + slices.sliceMs;
+    if (run.step(pause)) return run.finish();
+    await slices.between();
+  }
+}
+
+interface ParseRun {
+  /** Parses until the end (true) or until `pause()` returns true (false). */
+  step(pause: (() => boolean) | undefined): boolean;
+  /** After the last step: the sample limit check and the summary. */
+  finish(): ParseSummary;
+}
+
+function startParse<E>(
+  body: Buffer | Uint8Array | string,
+  contentType: string | null | undefined,
+  opts: ParseOptions,
+  onSample: (s: ParsedSample, series: string | undefined) => void,
+  cache: SeriesCache<E> | undefined,
+): ParseRun {
   const format = formatFor(contentType);
   const src = new Source(body);
   const families = new Map<string, FamilyMeta>();
@@ -161,15 +215,21 @@ export function parseEach<E = never>(
     },
   };
 
-  try {
-    if (format === 'openmetrics') parseOpenMetrics(src, sink, opts.exemplarNameCheck);
-    else parseText(src, sink);
-  } catch (e) {
-    if (e instanceof SyntaxFailure) throw toParseError(src.s, e);
-    throw e;
-  }
-  if (sampleLimit > 0 && total > sampleLimit) throw new LimitError('sample_limit', 'sample limit exceeded');
-  return {families, format, total};
+  const parser = format === 'openmetrics' ? openMetricsParser(src, opts.exemplarNameCheck) : textParser(src);
+  return {
+    step(pause) {
+      try {
+        return parser.run(sink, pause);
+      } catch (e) {
+        if (e instanceof SyntaxFailure) throw toParseError(src.s, e);
+        throw e;
+      }
+    },
+    finish() {
+      if (sampleLimit > 0 && total > sampleLimit) throw new LimitError('sample_limit', 'sample limit exceeded');
+      return {families, format, total};
+    },
+  };
 }
 
 function toParseError(s: string, f: SyntaxFailure): ParseError {

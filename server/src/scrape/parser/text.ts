@@ -4,7 +4,7 @@
 // handling) so that exactly the same inputs are accepted; see README.md for the rules.
 
 import {SyntaxFailure} from './errors.ts';
-import {lastFloatError, parseDigitsInt64, parseGoFloat} from './float.ts';
+import {lastFloatError, parseDigitsInt64, parseGoFloat, plainDecimalAt} from './float.ts';
 import {type EntrySink, SeriesTokens, type Source, unescapeHelp} from './source.ts';
 
 // Tokens (names as Prometheus prints them in errors).
@@ -88,6 +88,14 @@ export const TYPES_TEXT: Record<string, string> = {
 /** Parses a whole text-format body, reporting entries to `sink`. Throws SyntaxFailure. */
 export function parseText(src: Source, sink: EntrySink): void {
   new TextParser(src).run(sink);
+}
+
+/**
+ * A text parser that can stop between entries: `run(sink, pause)` returns false when
+ * `pause()` asked it to stop, and carries on from there when called again.
+ */
+export function textParser(src: Source): {run(sink: EntrySink, pause?: () => boolean): boolean} {
+  return new TextParser(src);
 }
 
 class TextParser {
@@ -346,13 +354,15 @@ class TextParser {
     return b > this.s.length ? this.s.slice(a) + '\n' : this.s.slice(a, b);
   }
 
-  run(sink: EntrySink): void {
+  run(sink: EntrySink, pause?: () => boolean): boolean {
     for (;;) {
+      // Between entries the lexer is at a line start in S_INIT: nothing else to keep.
+      if (pause !== undefined && pause()) return false;
       this.entryStart = this.i;
       const t = this.nextToken();
       switch (t) {
         case T_EOF:
-          return;
+          return true;
         case T_LINEBREAK:
           continue;
         case T_HELP:
@@ -408,7 +418,7 @@ class TextParser {
     }
     let t: number;
     const known = sink.expected();
-    if (known !== undefined && known.charCodeAt(known.length - 1) === 125 /* } */ && this.s.slice(this.start, this.start + known.length) === known) {
+    if (known !== undefined && known.charCodeAt(known.length - 1) === 125 /* } */ && this.s.startsWith(known, this.start)) {
       // The same characters lex to the same tokens: go on after the `}` as the token path would.
       series.known = known;
       series.end = this.i = this.start + known.length;
@@ -423,14 +433,18 @@ class TextParser {
       }
     }
     if (t !== T_VALUE) this.fail('expected value after metric', t);
-    const raw = this.slice(this.start, this.i);
-    const v = parseGoFloat(raw);
-    if (v === undefined) {
-      this.failAt(
-        lastFloatError === 'unsupported character in float'
-          ? lastFloatError
-          : `strconv.ParseFloat: parsing ${JSON.stringify(this.src.text(raw))}: ${lastFloatError}`,
-      );
+    let v = plainDecimalAt(this.s, this.start, this.i);
+    if (v !== v) {
+      const raw = this.slice(this.start, this.i);
+      const parsed = parseGoFloat(raw);
+      if (parsed === undefined) {
+        this.failAt(
+          lastFloatError === 'unsupported character in float'
+            ? lastFloatError
+            : `strconv.ParseFloat: parsing ${JSON.stringify(this.src.text(raw))}: ${lastFloatError}`,
+        );
+      }
+      v = parsed;
     }
     let ts: number | undefined;
     t = this.nextToken();

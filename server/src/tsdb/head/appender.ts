@@ -60,9 +60,15 @@ export interface CommitResult {
 
 const MAX_ERRORS = 10;
 
+/** New series per WAL series record (a batch may hold several such records). */
+const SERIES_PER_RECORD = 1000;
+
 /** Reusable per-batch buffers (the head keeps one spare set). */
 class Buffers {
   series: MemSeries[] = [];
+  /** Series staged without a series record in the WAL; those before `encoded` are in seriesRec. */
+  fresh: MemSeries[] = [];
+  encoded = 0;
   ts = new Float64Array(1024);
   hi = new Uint32Array(1024);
   lo = new Uint32Array(1024);
@@ -204,8 +210,24 @@ export class HeadAppender {
     buf.hi[n] = hi;
     buf.lo[n] = lo;
     this.n = n + 1;
-    if (head.wal !== null) buf.samplesRec.add(ref, t, hi, lo);
+    if (head.wal !== null) {
+      buf.samplesRec.add(ref, t, hi, lo);
+      if (!s.logged && s.logPending !== this.id) {
+        s.logPending = this.id;
+        buf.fresh.push(s);
+        // Series records are encoded while staging, a few per record, so that a batch of
+        // many new series (a new target's first scrape) costs its commit one write only.
+        if (buf.fresh.length - buf.encoded >= SERIES_PER_RECORD) this.encodeFresh(buf);
+      }
+    }
+    s.prepareOpenChunk(head.cut);
     return ref;
+  }
+
+  private encodeFresh(buf: Buffers): void {
+    if (buf.encoded === buf.fresh.length) return;
+    encodeSeries(buf.seriesRec, buf.fresh.slice(buf.encoded));
+    buf.encoded = buf.fresh.length;
   }
 
   /**
@@ -222,27 +244,22 @@ export class HeadAppender {
     try {
       const wal = head.wal;
       if (wal !== null && n > 0) {
-        const fresh: MemSeries[] = [];
-        for (let i = 0; i < n; i++) {
-          const s = series[i];
-          if (!s.logged) {
-            s.logged = true;
-            fresh.push(s);
-          }
-        }
-        const bufs: Uint8Array[] = [];
-        if (fresh.length > 0) {
+        // New series records first (several records, see stage()), then the samples: one write.
+        let fresh = buf.fresh;
+        if (fresh.some((s) => s.logged || s.dropped)) {
+          // Another appender logged or the head dropped some meanwhile (the scrape loop yields
+          // while it stages): their records must not be written again.
+          fresh = fresh.filter((s) => !s.logged && !s.dropped);
           buf.seriesRec.reset();
-          encodeSeries(buf.seriesRec, fresh);
-          bufs.push(buf.seriesRec.get());
+          buf.fresh = fresh;
+          buf.encoded = 0;
         }
+        this.encodeFresh(buf);
+        const bufs: Uint8Array[] = [];
+        if (fresh.length > 0) bufs.push(buf.seriesRec.get());
         bufs.push(buf.samplesRec.finish());
-        try {
-          wal.log(bufs);
-        } catch (e) {
-          for (const s of fresh) s.logged = false;
-          throw e;
-        }
+        wal.log(bufs);
+        for (const s of fresh) s.logged = true;
         newSeries = fresh.length;
       }
       let appended = 0;
@@ -282,6 +299,9 @@ export class HeadAppender {
     const buf = this.buf!;
     buf.series.length = 0;
     buf.samplesRec.reset();
+    buf.fresh.length = 0;
+    buf.encoded = 0;
+    buf.seriesRec.reset();
     this.buf = null;
     this.n = 0;
     if (this.head.spare === null) this.head.spare = buf;

@@ -209,6 +209,38 @@ describe('head', () => {
     h2.close();
   });
 
+  test('WAL: a batch of thousands of new series (several series records), a rollback and a repeat replay exactly', () => {
+    const dir = tmp();
+    const h = Head.open(dir, {wal: {fsync: 'never'}});
+    const rolledBack = h.appender();
+    for (let i = 0; i < 1500; i++) rolledBack.append({__name__: 'gone', i: String(i)}, 1_000, i);
+    rolledBack.rollback();
+    const a = h.appender();
+    for (let i = 0; i < 2500; i++) a.append({__name__: 'm', i: String(i)}, 1_000, i);
+    a.append({__name__: 'm', i: '7'}, 2_000, 7); // the same new series twice in one batch
+    const r = a.commit();
+    assert.equal(r.newSeries, 2500);
+    assert.equal(r.appended, 2501);
+    const b = h.appender();
+    for (let i = 0; i < 10; i++) b.append({__name__: 'gone', i: String(i)}, 3_000, i); // created before, never logged
+    assert.equal(b.commit().newSeries, 10);
+    // Two open appenders stage the same new series: the one committing second does not log it again.
+    const x = h.appender();
+    const y = h.appender();
+    x.append({__name__: 'both'}, 5_000, 1);
+    y.append({__name__: 'both'}, 5_000, 1);
+    assert.equal(y.commit().newSeries, 1);
+    assert.equal(x.commit().newSeries, 0);
+    // Series the rollback left without samples stay in memory only, as in Prometheus.
+    const want = [...h.select([], -Infinity, Infinity)].map((s) => ({l: labelsString(s.labels), x: [...s.samples]})).filter((s) => s.x.length > 0);
+    h.close();
+    const h2 = Head.open(dir);
+    const got = [...h2.select([], -Infinity, Infinity)].map((s) => ({l: labelsString(s.labels), x: [...s.samples]}));
+    assert.equal(got.length, 2511);
+    assert.deepEqual(got, want);
+    h2.close();
+  });
+
   test('block cut → verifyBlock → WAL truncate → reopen: no duplicate or lost samples across head + block', async () => {
     const dir = tmp();
     const walDir = path.join(dir, 'mm-wal');

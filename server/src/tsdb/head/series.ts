@@ -21,23 +21,30 @@ export class MemSeries {
   /** Open chunk; null when the series holds no open chunk. */
   app: XORAppender | null = null;
   cutter: ChunkCutter | null = null;
-  /** First timestamp of the open chunk. */
-  headMinT = 0;
+  // Timestamps and value bits (here and pT/pHi/pLo) start as non-integers on purpose: V8
+  // then lays them out as doubles from construction. Starting at 0 (a small integer) made the first real
+  // timestamp or value bits change the field representation, and V8 then migrated every
+  // series object one by one inside the first commit of a new target (≈2× its time).
+  /** First timestamp of the open chunk (meaningful while it holds samples). */
+  headMinT = -Infinity;
   /** Last committed sample (time and value bits); -Infinity before the first. */
   lastT = -Infinity;
-  lastHi = 0;
-  lastLo = 0;
+  /** Value bits of the last committed sample (read only once lastT is a real time). */
+  lastHi = NaN;
+  lastLo = NaN;
   /** Head generation of the last append/creation (garbage collection, see Head.truncate). */
   touchGen = 0;
   /** A series record for this ref is in the WAL. */
   logged = false;
+  /** Id of the appender whose batch holds a series record for this ref (0: none). */
+  logPending = 0;
   /** Removed by truncate. */
   dropped = false;
   // Staging state of the appender that touched it last (validation within a batch).
   pOwner = 0;
-  pT = 0;
-  pHi = 0;
-  pLo = 0;
+  pT = -Infinity;
+  pHi = NaN;
+  pLo = NaN;
 
   constructor(ref: number, labels: readonly Label[], hash: number) {
     this.ref = ref;
@@ -49,13 +56,10 @@ export class MemSeries {
    * Appends a sample known to be newer than lastT. Returns the number of chunks closed (0/1).
    */
   append(t: number, hi: number, lo: number, cut: CutOptions): number {
-    let app = this.app;
-    let cutter = this.cutter;
+    this.prepareOpenChunk(cut);
+    const app = this.app!;
+    const cutter = this.cutter!;
     let closedOne = 0;
-    if (app === null || cutter === null) {
-      app = this.app = new XORAppender();
-      cutter = this.cutter = new ChunkCutter(cut);
-    }
     const n = app.numSamples();
     if (n === 0 || cutter.shouldCut(t, n, cut.rule === 'v3' ? app.byteLength() : 0)) {
       if (n > 0) {
@@ -72,6 +76,17 @@ export class MemSeries {
     this.lastHi = hi;
     this.lastLo = lo;
     return closedOne;
+  }
+
+  /**
+   * Makes the (empty) open chunk if there is none, so that staging a new series' first
+   * sample, not the commit applying it, pays for the allocation.
+   */
+  prepareOpenChunk(cut: CutOptions): void {
+    if (this.app === null || this.cutter === null) {
+      this.app = new XORAppender();
+      this.cutter = new ChunkCutter(cut);
+    }
   }
 
   /** Samples held in memory. */
