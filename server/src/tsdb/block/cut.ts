@@ -40,9 +40,10 @@ export function computeChunkEndTime(start: number, cur: number, max: number, rul
  * returns true (or n === 0) call startChunk(t) and append t to a fresh chunk.
  */
 export class ChunkCutter {
-  private nextAt = 0;
-  private minT = 0;
-  private maxT = 0;
+  // Doubles from the start (ms timestamps): no field layout change on the first sample.
+  private nextAt = -Infinity;
+  private minT = -Infinity;
+  private maxT = -Infinity;
 
   constructor(private readonly opts: CutOptions) {}
 

@@ -44,10 +44,12 @@ export class XORAppender {
   private readonly w = new BitWriter(256);
   private readonly form: XORForm;
   private n = 0;
-  private t = 0;
+  // Doubles from the start (ms timestamps and uint32 bit halves outgrow small integers):
+  // V8 then never changes these fields' layout inside a first commit of many series.
+  private t = -Infinity;
   private tDelta = 0;
-  private vHi = 0;
-  private vLo = 0;
+  private vHi = NaN;
+  private vLo = NaN;
   /** Leading-zero count of the current window; 0xff = no window yet. */
   private leading = 0xff;
   private trailing = 0;
