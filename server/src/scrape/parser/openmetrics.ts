@@ -5,6 +5,7 @@
 // checks) but not the family-level rules of the OpenMetrics spec (`_total` suffixes,
 // bucket monotonicity, grouping). Exemplars are parsed and validated, then discarded.
 
+import {NL, SP, isL, isLD, isM, isMD} from './chars.ts';
 import {SyntaxFailure} from './errors.ts';
 import {goInt64, lastFloatError, parseGoFloat} from './float.ts';
 import {type EntrySink, SeriesTokens, type Source} from './source.ts';
@@ -61,21 +62,6 @@ const S_EXEMPLAR = 8;
 const S_EVALUE = 9;
 const S_ETIMESTAMP = 10;
 
-const NL = 10;
-const SP = 32;
-
-function isM(c: number): boolean {
-  return (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || c === 95 || c === 58;
-}
-function isMD(c: number): boolean {
-  return (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || c === 95 || (c >= 48 && c <= 58);
-}
-function isL(c: number): boolean {
-  return (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || c === 95;
-}
-function isLD(c: number): boolean {
-  return (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || c === 95 || (c >= 48 && c <= 57);
-}
 // [^ \n] minus NUL (golex reserves 0 for end of input)
 function isV(c: number): boolean {
   return c !== SP && c !== NL && c !== 0;

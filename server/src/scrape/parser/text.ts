@@ -3,6 +3,7 @@
 // follows the generated golex DFA state by state (no backtracking, longest match, NUL
 // handling) so that exactly the same inputs are accepted; see README.md for the rules.
 
+import {NL, SP, isL, isLD, isM, isMD} from './chars.ts';
 import {SyntaxFailure} from './errors.ts';
 import {lastFloatError, parseDigitsInt64, parseGoFloat, plainDecimalAt} from './float.ts';
 import {type EntrySink, SeriesTokens, type Source, unescapeHelp} from './source.ts';
@@ -56,26 +57,7 @@ const S_LVALUE = 5;
 const S_VALUE = 6;
 const S_TIMESTAMP = 7;
 
-const NL = 10;
-const SP = 32;
 const TAB = 9;
-
-// {M} = [a-zA-Z_:]
-function isM(c: number): boolean {
-  return (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || c === 95 || c === 58;
-}
-// {M}|{D}
-function isMD(c: number): boolean {
-  return (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || c === 95 || (c >= 48 && c <= 58);
-}
-// {L} = [a-zA-Z_]
-function isL(c: number): boolean {
-  return (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || c === 95;
-}
-// {L}|{D}
-function isLD(c: number): boolean {
-  return (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || c === 95 || (c >= 48 && c <= 57);
-}
 
 export const TYPES_TEXT: Record<string, string> = {
   counter: 'counter',
