@@ -28,15 +28,11 @@ import {remoteDataDir, remoteDumpDir} from '../server/src/filestore/backend.ts';
 import {BlockSyncer} from '../server/src/sync/mod.ts';
 import {encodeMeta, newULID, readMetaFile, writeBlock} from '../server/src/tsdb/block/mod.ts';
 import {buildDump} from '../server/src/dump/builder.ts';
+import {arg, flag, out} from './cli.ts';
 
 const H = 3_600_000;
 const MiB = 1024 * 1024;
 const argv = process.argv.slice(2);
-const arg = (name: string, fallback: string): string => {
-  const i = argv.indexOf(`--${name}`);
-  return i >= 0 && i + 1 < argv.length ? argv[i + 1] : fallback;
-};
-const out = (s: string): boolean => process.stdout.write(s + '\n');
 const self = new URL(import.meta.url).pathname;
 
 async function childBuild(store: string, from: number, to: number, gzip: number): Promise<void> {
@@ -93,7 +89,7 @@ async function main(): Promise<void> {
   const nodes = Number(arg('nodes', '4'));
   const perNode = Number(arg('series', '15000'));
   const gzip = Number(arg('gzip', '6'));
-  const useCache = !argv.includes('--no-cache');
+  const useCache = !flag('no-cache');
   const root = useCache
     ? path.join(import.meta.dirname, '..', '.cache', 'bench-dump-build', `${days}d-${nodes}n-${perNode}s`)
     : fs.mkdtempSync(path.join(os.tmpdir(), 'bench-dump-'));

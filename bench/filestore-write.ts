@@ -18,14 +18,10 @@ import {randomBytes} from 'node:crypto';
 import {createReadStream} from 'node:fs';
 import {rssSampler} from '../server/src/filestore/testing/data.ts';
 import {startS3rver, TEST_ACCESS_KEY, TEST_BUCKET, TEST_SECRET_KEY} from '../server/src/filestore/testing/s3.ts';
+import {arg, out} from './cli.ts';
 
 const MiB = 1024 * 1024;
 const argv = process.argv.slice(2);
-const arg = (name: string, fallback: string): string => {
-  const i = argv.indexOf(`--${name}`);
-  return i >= 0 && i + 1 < argv.length ? argv[i + 1] : fallback;
-};
-const out = (s: string): boolean => process.stdout.write(s + '\n');
 const self = new URL(import.meta.url).pathname;
 
 function child(args: string[], onLine?: (line: string) => void): {done: Promise<string>; kill: () => void} {

@@ -16,18 +16,12 @@ import {promQuery} from '../server/src/promql/testing/compare.ts';
 import {openBlocksSource, writeFixtureBlocks} from '../server/src/promql/testing/fixture.ts';
 import {UPSTREAM_PANEL_QUERIES} from '../server/src/promql/testing/queries.ts';
 import {ensurePrometheus, startPrometheus} from '../server/src/tsdb/testing/prometheus.ts';
+import {arg, median, out} from './cli.ts';
 
 const H = 3_600_000;
-const argv = process.argv.slice(2);
-const arg = (name: string, fallback: string): string => {
-  const i = argv.indexOf(`--${name}`);
-  return i >= 0 && i + 1 < argv.length ? argv[i + 1] : fallback;
-};
-const out = (s: string): boolean => process.stdout.write(`${s}\n`);
 const days = Number(arg('days', '1'));
 const stepS = Number(arg('step', '60'));
 const runs = Number(arg('runs', '3'));
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 const bin = ensurePrometheus();
 if (!bin) {

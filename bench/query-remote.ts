@@ -20,18 +20,12 @@ import {RemoteBlockCache} from '../server/src/remote/mod.ts';
 import {BlockSyncer} from '../server/src/sync/mod.ts';
 import {writeBlock} from '../server/src/tsdb/block/mod.ts';
 import {ensurePrometheus, startPrometheus} from '../server/src/tsdb/testing/prometheus.ts';
+import {arg, median, out} from './cli.ts';
 
 const H = 3_600_000;
-const argv = process.argv.slice(2);
-const arg = (name: string, fallback: string): string => {
-  const i = argv.indexOf(`--${name}`);
-  return i >= 0 && i + 1 < argv.length ? argv[i + 1] : fallback;
-};
-const out = (s: string): boolean => process.stdout.write(`${s}\n`);
 const days = Number(arg('days', '1'));
 const seriesCount = Number(arg('series', '1000'));
 const runs = Number(arg('runs', '5'));
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 const bin = ensurePrometheus();
 if (!bin) {

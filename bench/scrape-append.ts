@@ -35,20 +35,15 @@ import {ScrapeLoop, type ScrapeConfig} from '../server/src/scrape/mod.ts';
 import {mattermostExposition} from '../server/src/scrape/parser/testing/mattermost.ts';
 import {DB} from '../server/src/tsdb/db.ts';
 import {ensurePrometheus, startPrometheus} from '../server/src/tsdb/testing/prometheus.ts';
+import {arg, flag, out} from './cli.ts';
 
-const argv = process.argv.slice(2);
-const arg = (name: string, fallback: string): string => {
-  const i = argv.indexOf(`--${name}`);
-  return i >= 0 && i + 1 < argv.length ? argv[i + 1] : fallback;
-};
-const out = (s: string): boolean => process.stdout.write(s + '\n');
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 const seriesTarget = Number(arg('series', '15000'));
 const scrapes = Number(arg('scrapes', '100'));
 const gapMs = Number(arg('gap-ms', '100'));
 const promSeconds = Number(arg('prom-seconds', '30'));
-const gzip = argv.includes('--gzip');
+const gzip = flag('gzip');
 const JOB = 'mattermost_bench';
 const VARIANTS = 16;
 
@@ -222,7 +217,7 @@ try {
   out(`ours: scrapeOnce() wall time (fetch+read+parse+append+commit): ${fmt(ours.wall)}`);
   out(`ours: scrape_duration_seconds (as Prometheus measures it, commit excluded): ${fmt(ours.own)}`);
   out(`ours: longest event-loop stall during a scrape: ${fmt(ours.stall)}, max ${Math.max(...ours.stall.steady).toFixed(1)} ms`);
-  const prom = argv.includes('--no-prometheus') ? undefined : await runPrometheus(target.url);
+  const prom = flag('no-prometheus') ? undefined : await runPrometheus(target.url);
   if (prom === null) {
     out('prometheus: not available (apt-get install prometheus)');
   } else if (prom !== undefined) {

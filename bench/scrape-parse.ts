@@ -9,13 +9,8 @@
 
 import {parse} from '../server/src/scrape/parser/mod.ts';
 import {mattermostExposition} from '../server/src/scrape/parser/testing/mattermost.ts';
+import {arg, out} from './cli.ts';
 
-const argv = process.argv.slice(2);
-const arg = (name: string, fallback: string): string => {
-  const i = argv.indexOf(`--${name}`);
-  return i >= 0 && i + 1 < argv.length ? argv[i + 1] : fallback;
-};
-const out = (s: string): boolean => process.stdout.write(s + '\n');
 const series = Number(arg('series', '15000'));
 const runs = Number(arg('runs', '200'));
 

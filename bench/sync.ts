@@ -29,17 +29,13 @@ import {startS3rver, TEST_ACCESS_KEY, TEST_BUCKET, TEST_SECRET_KEY} from '../ser
 import {BlockSyncer, type SyncPassResult} from '../server/src/sync/mod.ts';
 import {encodeMeta, newULID} from '../server/src/tsdb/block/mod.ts';
 import {encodeTombstones} from '../server/src/tsdb/tombstones/tombstones.ts';
+import {arg, out} from './cli.ts';
 
 const MiB = 1024 * 1024;
 const H = 3_600_000;
 const INDEX_BYTES = 256 * 1024;
 const RETENTION_DAYS = 15;
 const argv = process.argv.slice(2);
-const arg = (name: string, fallback: string): string => {
-  const i = argv.indexOf(`--${name}`);
-  return i >= 0 && i + 1 < argv.length ? argv[i + 1] : fallback;
-};
-const out = (s: string): boolean => process.stdout.write(s + '\n');
 const self = new URL(import.meta.url).pathname;
 
 function child(args: string[], onLine?: (line: string) => void): {done: Promise<string>; kill: () => void} {

@@ -14,13 +14,8 @@ import path from 'node:path';
 import {XORAppender} from '../server/src/tsdb/chunkenc/xor.ts';
 import {writeBlock} from '../server/src/tsdb/block/writer.ts';
 import {generateOpenMetrics, parseOpenMetrics, splitWindows} from '../server/src/tsdb/testing/openmetrics.ts';
+import {arg, flag, out} from './cli.ts';
 
-const argv = process.argv.slice(2);
-const arg = (name: string, fallback: string): string => {
-  const i = argv.indexOf(`--${name}`);
-  return i >= 0 && i + 1 < argv.length ? argv[i + 1] : fallback;
-};
-const out = (s: string): boolean => process.stdout.write(s + '\n');
 
 function dirBytes(d: string): number {
   let n = 0;
@@ -48,7 +43,7 @@ try {
     : generateOpenMetrics({
         seriesPerFamily: Number(arg('series-per-family', '200')),
         samples: Number(arg('samples', '720')),
-        jitter: argv.includes('--jitter'),
+        jitter: flag('jitter'),
       });
   const om = path.join(tmp, 'in.om');
   fs.writeFileSync(om, text);

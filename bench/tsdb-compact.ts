@@ -17,14 +17,10 @@ import {fileURLToPath} from 'node:url';
 import {type Sample, type SeriesInput, writeBlock} from '../server/src/tsdb/block/mod.ts';
 import {compact} from '../server/src/tsdb/compact/mod.ts';
 import {dataDirStats, listDataDir} from '../server/src/tsdb/retention/mod.ts';
+import {arg, flag, out} from './cli.ts';
 
 const H = 3_600_000;
 const argv = process.argv.slice(2);
-const arg = (name: string, fallback: string): string => {
-  const i = argv.indexOf(`--${name}`);
-  return i >= 0 && i + 1 < argv.length ? argv[i + 1] : fallback;
-};
-const out = (s: string): boolean => process.stdout.write(s + '\n');
 
 if (argv[0] === '--child') {
   // The measured part: compact one data dir, report JSON on stdout.
@@ -37,7 +33,7 @@ if (argv[0] === '--child') {
 
 const SERIES = Number(arg('series', '15000'));
 const BLOCKS = Number(arg('blocks', '12'));
-const jitter = argv.includes('--jitter');
+const jitter = flag('jitter');
 const DAY0 = Date.UTC(2025, 2, 10);
 const FAMILIES = [
   'mattermost_http_request_duration_seconds_bucket',

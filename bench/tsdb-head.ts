@@ -19,13 +19,8 @@ import v8 from 'node:v8';
 import vm from 'node:vm';
 import {Head} from '../server/src/tsdb/head/mod.ts';
 import {ensurePrometheus} from '../server/src/tsdb/testing/prometheus.ts';
+import {arg, flag, out} from './cli.ts';
 
-const argv = process.argv.slice(2);
-const arg = (name: string, fallback: string): string => {
-  const i = argv.indexOf(`--${name}`);
-  return i >= 0 && i + 1 < argv.length ? argv[i + 1] : fallback;
-};
-const out = (s: string): boolean => process.stdout.write(s + '\n');
 v8.setFlagsFromString('--expose-gc');
 const gc = vm.runInNewContext('gc') as () => void;
 
@@ -192,7 +187,7 @@ out(`workload: ${N} series, ${scrapes} scrapes at a simulated 60 s interval (${(
 const ours = runOurs(scrapes);
 out(`ours: append+commit ${(ours.rate / 1e6).toFixed(2)} M samples/s (one core, WAL fsync 'interval'); steady-state commit (scrapes ≥ 3) p50 ${ours.p50.toFixed(2)} ms, p99 ${ours.p99.toFixed(2)} ms, max ${ours.max.toFixed(2)} ms per ${N}-sample scrape; first scrape (creates ${N} series) ${ours.first.toFixed(1)} ms`);
 out(`ours: head memory ${ours.perSeries10.toFixed(0)} B/series after 10 scrapes, ${ours.perSeriesFull.toFixed(0)} B/series after ${scrapes} (V8 heap + array buffers); WAL ${(ours.walBytes / (N * scrapes)).toFixed(2)} B/sample`);
-if (!argv.includes('--no-prometheus')) {
+if (!flag('no-prometheus')) {
   const prom = await runPrometheus();
   if (prom === null) out('prometheus: not available (apt-get install prometheus)');
   else {

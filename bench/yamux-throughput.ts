@@ -17,12 +17,9 @@ import {Session} from '../server/src/bridge/yamux/index.ts';
 import {ensureGoInterop} from '../server/src/bridge/yamux/testing/go-interop.ts';
 import {echoServer} from '../server/src/bridge/yamux/testing/helpers.ts';
 import {listenUnix} from '../server/src/bridge/yamux/testing/pairs.ts';
+import {arg} from './cli.ts';
 
 const argv = process.argv.slice(2);
-const arg = (name: string, fallback: string): string => {
-  const i = argv.indexOf(`--${name}`);
-  return i >= 0 && i + 1 < argv.length ? argv[i + 1] : fallback;
-};
 const MIB = Number(arg('mib', '256'));
 const RUNS = Number(arg('runs', '3'));
 const BYTES = MIB * 1024 * 1024;
