@@ -35,14 +35,25 @@ async function walk(dir: string, base = dir): Promise<string[]> {
   return out;
 }
 
+// A file that vanishes between readdir and stat was renamed (temp file → final name, which
+// the listing missed): counting it as 0 would report a whole file as not stored, so the
+// directory is listed again.
 async function du(dir: string): Promise<number> {
-  let n = 0;
-  for (const e of await fs.readdir(dir, {withFileTypes: true}).catch(() => [])) {
-    const p = path.join(dir, e.name);
-    if (e.isDirectory()) n += await du(p);
-    else n += (await fs.stat(p).catch(() => ({size: 0}))).size;
+  for (let attempt = 0; ; attempt++) {
+    let n = 0;
+    let vanished = false;
+    for (const e of await fs.readdir(dir, {withFileTypes: true}).catch(() => [])) {
+      const p = path.join(dir, e.name);
+      if (e.isDirectory()) {
+        n += await du(p);
+        continue;
+      }
+      const st = await fs.stat(p).catch(() => null);
+      if (st) n += st.size;
+      else vanished = true;
+    }
+    if (!vanished || attempt >= 5) return n;
   }
-  return n;
 }
 
 const fixtures: {name: string; open: () => Promise<Fixture>}[] = [
