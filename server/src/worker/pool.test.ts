@@ -27,7 +27,8 @@ void test('the event loop stays responsive while a task burns the CPU', async ()
     }, 10);
     await spin;
     clearInterval(timer);
-    assert.ok(worstTick < 200, `event loop stalled ${worstTick.toFixed(0)} ms`);
+    // Without the worker the loop would stall the whole 1500 ms; 600 ms leaves room for a busy CI machine.
+    assert.ok(worstTick < 600, `event loop stalled ${worstTick.toFixed(0)} ms`);
   } finally {
     await pool.close();
   }

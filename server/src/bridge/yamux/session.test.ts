@@ -141,6 +141,7 @@ for (const kind of PAIR_KINDS) {
       await withSessions(kind, async ({client, server}) => {
         echoServer(server);
         let busy = true;
+        const started = performance.now();
         const transfers = Promise.all(
           [0, 1, 2].map(async () => {
             const stream = client.open();
@@ -156,8 +157,12 @@ for (const kind of PAIR_KINDS) {
           await sleep(5);
         }
         await transfers;
+        const transferMs = performance.now() - started;
         assert.ok(rtts.length > 0);
-        assert.ok(Math.max(...rtts) < 250, `ping RTTs under load (ms): max ${Math.max(...rtts).toFixed(1)}`);
+        // A ping queued behind the data would wait about as long as the transfer; on a busy
+        // machine both stretch, so the bound scales with the transfer (never below 250 ms).
+        const worst = Math.max(...rtts);
+        assert.ok(worst < Math.max(250, transferMs / 4), `ping RTTs under load: max ${worst.toFixed(1)} ms, transfer ${transferMs.toFixed(0)} ms`);
       });
     });
 
