@@ -230,6 +230,33 @@ describe('Dashboard', () => {
     expect(screen.getByTestId('panel-dbCalls')).toBeTruthy();
   });
 
+  it('does not query a collapsed section; expanding it fetches just its queries for the shown range', async () => {
+    const {calls} = await renderDashboard();
+    const db = SECTIONS.find((s) => s.id === 'database')!;
+    const dbExprs = new Set(db.panels.flatMap((p) => p.queries.map((q) => q.expr)));
+    fireEvent.click(screen.getByRole('button', {name: /Database/}));
+    calls.length = 0;
+    fireEvent.click(screen.getByRole('button', {name: /^Time range:/}));
+    fireEvent.click(screen.getByRole('button', {name: 'Last 6 hours'}));
+    await waitFor(() => expect(calls).toHaveLength(QUERY_COUNT - dbExprs.size));
+    expect(calls.some((c) => dbExprs.has(c.expr))).toBe(false);
+    await waitFor(() => expect(screen.getByText(/^Updated /)).toBeTruthy());
+
+    calls.length = 0;
+    fireEvent.click(screen.getByRole('button', {name: /Database/}));
+    await waitFor(() => expect(calls).toHaveLength(dbExprs.size));
+    expect(new Set(calls.map((c) => c.expr))).toEqual(dbExprs);
+    for (const c of calls) expect(c.window.stepSeconds).not.toBe(60);
+    await waitFor(() => expect(within(panel('dbCalls')).queryByText('Loading…')).toBeNull());
+
+    // Collapsing and expanding again within the same range fetches nothing.
+    calls.length = 0;
+    fireEvent.click(screen.getByRole('button', {name: /Database/}));
+    fireEvent.click(screen.getByRole('button', {name: /Database/}));
+    await settle();
+    expect(calls).toHaveLength(0);
+  });
+
   it('brings its own English strings when the page has no IntlProvider', async () => {
     const scripted = scriptedQuery(answer);
     render(<Dashboard query={scripted.query} now={() => NOW}/>);

@@ -6,7 +6,7 @@ import {IntlContext, IntlProvider, useIntl} from 'react-intl';
 
 import {SECTIONS, allQueries} from './panels.ts';
 import type {PanelDef, SectionDef} from './panels.ts';
-import {createPrometheusQuery, runQueries} from './query_client.ts';
+import {createPrometheusQuery, limitConcurrency, runQueries} from './query_client.ts';
 import type {QueryOutcome, RangeQuery} from './query_client.ts';
 import {ensureDashboardStyles} from './styles.ts';
 import {DEFAULT_QUICK_RANGE_KEY, absoluteRange, queryWindow, quickRange} from './time_range.ts';
@@ -38,6 +38,11 @@ const nowSeconds = (): number => Math.floor(Date.now() / 1000);
 
 /** One slot per query, so every panel's slice has its full length from the start. */
 const noAnswers = (count: number): Outcomes => new Array<undefined>(count).fill(undefined);
+
+/** The section id of each query in allQueries(sections). */
+function querySections(sections: readonly SectionDef[]): string[] {
+  return sections.flatMap((s) => s.panels.flatMap((p) => p.queries.map(() => s.id)));
+}
 
 /** Index of each panel's first query in allQueries(sections). */
 function panelOffsets(sections: readonly SectionDef[]): Map<PanelDef, number> {
@@ -87,8 +92,10 @@ export function Dashboard(props: DashboardProps): React.ReactElement {
 
 function DashboardView({query: injectedQuery, now = nowSeconds, sections = SECTIONS}: DashboardProps): React.ReactElement {
   const intl = useIntl();
-  const query = useMemo(() => injectedQuery ?? createPrometheusQuery(), [injectedQuery]);
+  // One limit for every batch: the refresh and any section expanded while it runs.
+  const query = useMemo(() => limitConcurrency(injectedQuery ?? createPrometheusQuery(), MAX_QUERIES_IN_FLIGHT), [injectedQuery]);
   const exprs = useMemo(() => allQueries(sections), [sections]);
+  const sectionOf = useMemo(() => querySections(sections), [sections]);
   const offsets = useMemo(() => panelOffsets(sections), [sections]);
 
   const [range, setRange] = useState<TimeRange>(() => quickRange(DEFAULT_QUICK_RANGE_KEY));
@@ -102,32 +109,65 @@ function DashboardView({query: injectedQuery, now = nowSeconds, sections = SECTI
   // Each fetch bumps the generation; results of an older one are dropped.
   const generation = useRef(0);
   const inFlight = useRef<AbortController | null>(null);
+  // Queries of sections expanded while the main batch runs; aborted with it.
+  const sideBatches = useRef(new Set<AbortController>());
+  // The window each query's answer is (or is being) fetched for: a collapsed section is not
+  // queried, and expanding it fetches only what is not current.
+  const queriedFor = useRef<(QueryWindow | undefined)[]>([]);
   // What the interval timer and the mount effect read (kept in step by an effect).
-  const latest = useRef({range, shownWindow});
+  const latest = useRef({range, shownWindow, collapsed});
   useEffect(() => {
-    latest.current = {range, shownWindow};
+    latest.current = {range, shownWindow, collapsed};
   });
 
-  /** Queries `w`, aborting whatever is still in flight; state changes only when answers land. */
-  const startQueries = useCallback((w: QueryWindow) => {
-    inFlight.current?.abort();
-    const controller = new AbortController();
-    inFlight.current = controller;
-    const gen = ++generation.current;
-    runQueries(query, exprs, w, controller.signal, (i, outcome) => {
+  /** Queries `indices` for `w` within the current generation; answers of an older one are dropped. */
+  const queryIndices = useCallback((indices: readonly number[], w: QueryWindow, signal: AbortSignal): Promise<void> => {
+    const gen = generation.current;
+    for (const i of indices) queriedFor.current[i] = w;
+    return runQueries(query, indices.map((i) => exprs[i]), w, signal, (j, outcome) => {
       if (gen !== generation.current) return;
       setOutcomes((prev) => {
         const next = prev.slice();
-        next[i] = outcome;
+        next[indices[j]] = outcome;
         return next;
       });
-    }, MAX_QUERIES_IN_FLIGHT).finally(() => {
+    }, MAX_QUERIES_IN_FLIGHT);
+  }, [query, exprs]);
+
+  /** Queries the open sections for `w`, aborting whatever is still in flight; state changes only when answers land. */
+  const startQueries = useCallback((w: QueryWindow) => {
+    inFlight.current?.abort();
+    for (const c of sideBatches.current) c.abort();
+    sideBatches.current.clear();
+    const controller = new AbortController();
+    inFlight.current = controller;
+    const gen = ++generation.current;
+    const closed = latest.current.collapsed;
+    const open = exprs.flatMap((_e, i) => (closed[sectionOf[i]] ? [] : [i]));
+    for (let i = 0; i < exprs.length; i++) if (closed[sectionOf[i]]) queriedFor.current[i] = undefined;
+    queryIndices(open, w, controller.signal).finally(() => {
       if (gen !== generation.current) return;
       inFlight.current = null;
       setLoading(false);
       setUpdatedAt(Date.now());
     });
-  }, [query, exprs]);
+  }, [exprs, sectionOf, queryIndices]);
+
+  const toggleSection = useCallback((id: string, collapse: boolean) => {
+    setCollapsed((c) => ({...c, [id]: collapse}));
+    if (collapse) return;
+    const w = latest.current.shownWindow;
+    const stale = exprs.flatMap((_e, i) => (sectionOf[i] === id && queriedFor.current[i] !== w ? [i] : []));
+    if (stale.length === 0) return;
+    setOutcomes((prev) => {
+      const next = prev.slice();
+      for (const i of stale) next[i] = undefined;
+      return next;
+    });
+    const controller = new AbortController();
+    sideBatches.current.add(controller);
+    void queryIndices(stale, w, controller.signal).finally(() => sideBatches.current.delete(controller));
+  }, [exprs, sectionOf, queryIndices]);
 
   /** A new window for `r` as of now; `keepPrevious` leaves the old answers up until new ones land. */
   const refetch = useCallback((r: TimeRange, keepPrevious: boolean) => {
@@ -167,12 +207,14 @@ function DashboardView({query: injectedQuery, now = nowSeconds, sections = SECTI
   useEffect(() => () => {
     generation.current++;
     inFlight.current?.abort();
+    for (const c of sideBatches.current) c.abort();
   }, []);
 
   const onSelect = useCallback((start: number, end: number) => changeRange(absoluteRange(start, end)), [changeRange]);
 
-  const answered = outcomes.filter((o) => o !== undefined);
-  const allFailed = !loading && answered.length === exprs.length && exprs.length > 0 && answered.every((o) => o!.error !== undefined);
+  const shown = outcomes.filter((_o, i) => !collapsed[sectionOf[i]]);
+  const answered = shown.filter((o) => o !== undefined);
+  const allFailed = !loading && answered.length === shown.length && shown.length > 0 && answered.every((o) => o!.error !== undefined);
 
   return (
     <div className='mm-dash' ref={rootRef}>
@@ -211,7 +253,7 @@ function DashboardView({query: injectedQuery, now = nowSeconds, sections = SECTI
                 className='mm-dash__section-toggle'
                 aria-expanded={open}
                 aria-controls={bodyId}
-                onClick={() => setCollapsed((c) => ({...c, [section.id]: open}))}
+                onClick={() => toggleSection(section.id, open)}
               >
                 <span className={open ? 'mm-dash__chevron mm-dash__chevron--open' : 'mm-dash__chevron'} aria-hidden='true'>{'›'}</span>
                 {intl.formatMessage({id: `dashboard.section.${section.id}`, defaultMessage: section.title})}

@@ -1,6 +1,6 @@
 import {afterEach, describe, expect, it} from 'vitest';
 
-import {QueryAbortedError, createPrometheusQuery, csrfToken, runQueries} from './query_client.ts';
+import {QueryAbortedError, createPrometheusQuery, csrfToken, limitConcurrency, runQueries} from './query_client.ts';
 import type {QueryOutcome, RangeQuery} from './query_client.ts';
 import {fakeAdapter, matrixBody} from './testing/fake_prometheus.ts';
 
@@ -101,5 +101,31 @@ describe('runQueries', () => {
     await runQueries(query, ['a', 'b', 'c', 'd'], WINDOW, controller.signal, (i) => reported.push(i), 2);
     expect(started.length).toBeLessThanOrEqual(2);
     expect(reported).toEqual([]);
+  });
+});
+
+describe('limitConcurrency', () => {
+  it('bounds the calls in flight across batches, and a call aborted while waiting never runs', async () => {
+    let inFlight = 0;
+    let peak = 0;
+    const ran: string[] = [];
+    const limited = limitConcurrency(async (expr) => {
+      ran.push(expr);
+      inFlight++;
+      peak = Math.max(peak, inFlight);
+      await new Promise((r) => setTimeout(r, 2));
+      inFlight--;
+      return [];
+    }, 3);
+    const aborted = new AbortController();
+    const batchA = runQueries(limited, ['a0', 'a1', 'a2', 'a3', 'a4'], WINDOW, new AbortController().signal, () => undefined, 3);
+    const batchB = runQueries(limited, ['b0', 'b1', 'b2', 'b3'], WINDOW, new AbortController().signal, () => undefined, 3);
+    const waiting = limited('gone', WINDOW, aborted.signal);
+    aborted.abort();
+    await expect(waiting).rejects.toBeInstanceOf(QueryAbortedError);
+    await Promise.all([batchA, batchB]);
+    expect(peak).toBe(3);
+    expect(ran).toHaveLength(9);
+    expect(ran).not.toContain('gone');
   });
 });

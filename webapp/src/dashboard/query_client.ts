@@ -171,3 +171,45 @@ export async function runQueries(
   };
   await Promise.all(Array.from({length: Math.min(concurrency, exprs.length)}, worker));
 }
+
+/**
+ * Wraps `query` so that at most `max` calls are in flight across every batch that uses the
+ * wrapper (the main refresh and a section expanded meanwhile). A call aborted while it
+ * waits for a slot rejects with QueryAbortedError and never reaches the server.
+ */
+export function limitConcurrency(query: RangeQuery, max: number): RangeQuery {
+  let running = 0;
+  const waiting: (() => void)[] = [];
+  // A finishing call hands its slot straight to the next waiter, so a newcomer cannot
+  // slip in between and make it max + 1.
+  const release = (): void => {
+    const next = waiting.shift();
+    if (next) next();
+    else running--;
+  };
+  return async (expr, window, signal) => {
+    if (running >= max) {
+      await new Promise<void>((resolve, reject) => {
+        const wake = (): void => {
+          signal.removeEventListener('abort', onAbort);
+          resolve();
+        };
+        const onAbort = (): void => {
+          const at = waiting.indexOf(wake);
+          if (at >= 0) waiting.splice(at, 1);
+          reject(new QueryAbortedError('aborted'));
+        };
+        if (signal.aborted) return onAbort();
+        waiting.push(wake);
+        signal.addEventListener('abort', onAbort, {once: true});
+      });
+    } else {
+      running++;
+    }
+    try {
+      return await query(expr, window, signal);
+    } finally {
+      release();
+    }
+  };
+}
