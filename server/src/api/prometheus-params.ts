@@ -4,7 +4,7 @@
 
 import {parser} from '@prometheus-io/lezer-promql';
 
-import type {Matcher, MatchType} from '../tsdb/labels/mod.ts';
+import {type Matcher, type MatchType, compileAnchored} from '../tsdb/labels/mod.ts';
 
 /** A bad_data error of the Prometheus API (400). */
 export class BadDataError extends Error {
@@ -227,7 +227,7 @@ export function parseSeriesSelector(s: string): Matcher[] {
       const matcher: Matcher = {type, name, value: unquote(s.slice(value.from, value.to))};
       if (type === '=~' || type === '!~') {
         try {
-          new RegExp(`^(?:${matcher.value})$`, 'su');
+          compileAnchored(matcher.value);
         } catch (err) {
           throw new BadDataError(`${position(s, value.from)}: parse error: error parsing regexp: ${(err as Error).message}`);
         }
@@ -246,9 +246,9 @@ function matchesEmpty(m: Matcher): boolean {
     case '!=':
       return m.value !== '';
     case '=~':
-      return new RegExp(`^(?:${m.value})$`, 'su').test('');
+      return compileAnchored(m.value).test('');
     case '!~':
-      return !new RegExp(`^(?:${m.value})$`, 'su').test('');
+      return !compileAnchored(m.value).test('');
   }
 }
 

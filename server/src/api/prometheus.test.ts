@@ -132,6 +132,9 @@ describe('metadata routes equal Prometheus 2.42', {skip}, () => {
     // Only the oldest block, which this node reads from the file store.
     `/api/v1/series?${q({'match[]': '{job="node"}', start: s(T0), end: s(T0 + H)})}`,
     `/api/v1/series?${q({'match[]': 'nothing_here'})}`,
+    // RE2 syntax JS lacks (leading flags, POSIX classes) means the same as in a query.
+    `/api/v1/series?${q({'match[]': '{__name__=~"(?i)UP",instance=~"[[:alnum:]_.-]+:[[:digit:]]+"}'})}`,
+    `/api/v1/label/job/values?${q({'match[]': '{job=~"(?P<j>NODE)|mattermost.*"}'})}`,
     // Errors.
     '/api/v1/series',
     `/api/v1/series?${q({'match[]': '{a=~".*"}'})}`,

@@ -7,7 +7,8 @@
 // lookback stops there) and is skipped inside range windows, as in Prometheus.
 
 import {SampleColumns, appendSamples} from '../tsdb/querier/mod.ts';
-import type {Matcher, SeriesData, SeriesSource} from '../tsdb/storage.ts';
+import type {SeriesData, SeriesSource} from '../tsdb/storage.ts';
+import {compileAnchored} from '../tsdb/labels/mod.ts';
 import {
   type AggregateExpr,
   type AtModifier,
@@ -18,8 +19,6 @@ import {
   type SubqueryExpr,
   type VectorMatching,
   type VectorSelector,
-  compileAnchored,
-  re2ToJs,
   typeOf,
 } from './ast.ts';
 import {PromQLError, execError} from './errors.ts';
@@ -202,10 +201,6 @@ export class Evaluator {
 
   // --- selectors ------------------------------------------------------------------------
 
-  private storeMatchers(vs: VectorSelector): Matcher[] {
-    return vs.matchers.map((m) => (m.type === '=~' || m.type === '!~' ? {type: m.type, name: m.name, value: re2ToJs(m.value)} : m));
-  }
-
   /**
    * Streams the selector's series in [mint, maxt], one at a time, so only one series' raw
    * samples are held (counted against maxSamples while the consumer works on it).
@@ -213,7 +208,7 @@ export class Evaluator {
   private async *loadEach(vs: VectorSelector, mint: number, maxt: number, keepStale: boolean): AsyncGenerator<RawSeries> {
     let iter: Iterable<SeriesData>;
     try {
-      iter = this.ctx.source.select(this.storeMatchers(vs), mint, maxt);
+      iter = this.ctx.source.select(vs.matchers, mint, maxt);
     } catch (err) {
       throw execError(`expanding series: ${(err as Error).message}`);
     }

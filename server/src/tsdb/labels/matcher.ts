@@ -1,5 +1,5 @@
-// Label matchers with PromQL semantics: regexes are fully anchored (RE2 syntax is close
-// enough to JS for the patterns in use; `s` so `.` matches newlines, as in Go).
+// Label matchers with PromQL semantics: regexes are RE2 syntax, fully anchored (regex.ts).
+import {compileAnchored} from './regex.ts';
 
 export type MatchType = '=' | '!=' | '=~' | '!~';
 
@@ -18,11 +18,11 @@ export function matcherTest(m: Matcher): (value: string) => boolean {
     case '!=':
       return (v) => v !== m.value;
     case '=~': {
-      const re = new RegExp(`^(?:${m.value})$`, 'su');
+      const re = compileAnchored(m.value);
       return (v) => re.test(v);
     }
     case '!~': {
-      const re = new RegExp(`^(?:${m.value})$`, 'su');
+      const re = compileAnchored(m.value);
       return (v) => !re.test(v);
     }
     default:
