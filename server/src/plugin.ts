@@ -16,7 +16,7 @@ import type {
 } from './bridge/mattermost/index.ts';
 import {changedSettings, defaultSettings, parseSettings, requireValidSettings, SettingsError, type Settings} from './config/mod.ts';
 import {addJobRoutes, addQueryRoutes, Router, statusBody, tsdbStatsBody, withPrometheusErrorEnvelope, type JobsSource, type StatusSource} from './api/mod.ts';
-import {ClusterFlush, Lease} from './cluster/mod.ts';
+import {ClusterFlush, Lease, claimDataDir} from './cluster/mod.ts';
 import {ConformanceRoutes, conformanceEnabled} from './conformance/routes.ts';
 import {type DumpMetadata, DumpJobRunner, DumpJobStore, JOB_FLUSH_WAIT_MS, SUPPORT_FLUSH_WAIT_MS, dumpPrepare, supportPacketFiles} from './dump/mod.ts';
 import {backendFromConfig, type FileBackend} from './filestore/mod.ts';
@@ -233,9 +233,16 @@ export class MetricsPlugin implements MattermostPlugin {
     }
     const scraper = new ScrapeManager(db, scrapeConfig(settings), {logger: this.log});
     let targets: Target[] = [];
+    let predecessor: string | undefined;
+    try {
+      predecessor = claimDataDir(db.dir, this.nodeId);
+    } catch (err) {
+      this.log.warn('could not record this process in the data dir; after a crash the next one waits for the lease to expire', {error: (err as Error).message});
+    }
     const lease = new Lease(api, {
       key: leaderKey,
       nodeId: this.nodeId,
+      predecessor,
       logger: this.log,
       // Only the leader scrapes and syncs its blocks (as upstream).
       onAcquired: () => {

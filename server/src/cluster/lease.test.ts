@@ -142,6 +142,31 @@ void test('with the default 15 s lease a dead leader is replaced within 30 s', a
   }
 });
 
+void test('a restarted node takes over the lease its dead predecessor holds at once; nobody else\'s', async () => {
+  const store = await KVStore.open();
+  const ttl = {key: 'leader_scrape', ttlMs: 15_000};
+  const dead = new Lease(nodeKV(store).kv, {...ttl, nodeId: 'app-1#aaaa'});
+  dead.start();
+  await waitForLeader(() => [dead], 2000);
+  dead.halt(); // killed: the key stays for 15 s
+  // A sibling that only claims to follow someone else waits like any other node.
+  const other = new Lease(nodeKV(store).kv, {...ttl, nodeId: 'app-2#cccc', predecessor: 'app-2#old0'});
+  other.start();
+  const t0 = Date.now();
+  const next = new Lease(nodeKV(store).kv, {...ttl, nodeId: 'app-1#bbbb', predecessor: 'app-1#aaaa'});
+  next.start();
+  try {
+    await waitForLeader(() => [next], 2000);
+    assert.ok(Date.now() - t0 < 1000, `took ${Date.now() - t0} ms`);
+    assert.equal((await next.status()).holder?.node, 'app-1#bbbb');
+    await new Promise((r) => setTimeout(r, 100));
+    assert.equal(other.isLeader, false);
+  } finally {
+    next.halt();
+    other.halt();
+  }
+});
+
 void test('lease settings are validated', () => {
   const kv = {} as LeaseKV;
   assert.throws(() => new Lease(kv, {key: 'k', nodeId: 'n', ttlMs: 1500}), /whole seconds/);

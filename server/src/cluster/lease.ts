@@ -12,7 +12,9 @@
 // + ttl, so the key cannot expire — and no other node can acquire — while this node
 // still believes it leads (clock skew between nodes must stay below the margin).
 // Liveness: when a leader dies without releasing, its key expires within ttl and
-// a follower, trying every renew interval, takes over within ttl + interval.
+// a follower, trying every renew interval, takes over within ttl + interval. A node
+// restarting after a crash does not wait for its own dead predecessor's key: it
+// replaces it by compare-and-set (see instance.ts for why the predecessor is dead).
 
 import type {KVSetOptions} from '../bridge/mattermost/index.ts';
 
@@ -31,6 +33,8 @@ export interface LeaseOptions {
   key: string;
   /** This node's identity (e.g. its hostname or cluster node id). */
   nodeId: string;
+  /** The dead process that ran this node before (instance.ts): a lease it holds is taken over at once. */
+  predecessor?: string;
   /** Lease lifetime; whole seconds (the KV expiry's unit). Default 15 s. */
   ttlMs?: number;
   /** Renew (leader) / try (follower) period. Default ttl / 3. */
@@ -151,6 +155,7 @@ export class Lease {
       this.opts.logger?.warn('leadership lease: acquire failed', {error: (err as Error).message});
       return;
     }
+    if (!ok && this.running) ok = await this.replacePredecessor(value);
     if (!ok || !this.running) {
       if (ok) await this.kv.kvCompareAndDelete(this.opts.key, value).catch(() => false);
       return;
@@ -159,6 +164,22 @@ export class Lease {
     this.extend(sentAt);
     this.opts.logger?.info('this node now leads', {node: this.opts.nodeId});
     this.opts.onAcquired?.();
+  }
+
+  /** Swaps our value in for the predecessor's by compare-and-set of its exact bytes. */
+  private async replacePredecessor(value: Buffer): Promise<boolean> {
+    const predecessor = this.opts.predecessor;
+    if (!predecessor) return false;
+    try {
+      const raw = await this.kv.kvGet(this.opts.key);
+      if (!raw || parseHolder(raw)?.node !== predecessor) return false;
+      const ok = await this.kv.kvSetWithOptions(this.opts.key, value, this.options(raw));
+      if (ok) this.opts.logger?.info('took over the lease of this node\'s previous process', {node: this.opts.nodeId, previous: predecessor});
+      return ok;
+    } catch (err) {
+      this.opts.logger?.warn('leadership lease: taking over from the previous process failed', {error: (err as Error).message});
+      return false;
+    }
   }
 
   private async renew(held: Buffer): Promise<void> {
