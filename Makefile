@@ -46,7 +46,7 @@ test: deps typecheck lint dist
 
 ## test-long: soak, fuzz and crash loops with larger budgets (figures go into notes)
 test-long: deps dist
-	GOB_FUZZ_CASES=2000000 YAMUX_FUZZ_CASES=1000000 build/run-tests.sh
+	GOB_FUZZ_CASES=2000000 YAMUX_FUZZ_CASES=1000000 SCRAPE_FUZZ_CASES=1000000 CRASH_LOOP_CYCLES=60 build/run-tests.sh
 
 ## bench: every benchmark against its anchor (Go plugin, promtool, Prometheus, s3rver); prints ratios
 ##        (BENCH=name runs one, e.g. BENCH=scrape-append); figures go into bench/README.md

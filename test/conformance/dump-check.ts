@@ -10,11 +10,16 @@ import path from 'node:path';
 
 import {type PromBinaries, query, startPrometheus} from '../../server/src/tsdb/testing/prometheus.ts';
 
-/** A /metrics target: the n-th body served says e2e_served_total{path="a"} n. */
+/**
+ * A /metrics target: the n-th body served says e2e_served_total{path="a"} n. With `padSeries`,
+ * the body also carries that many e2e_pad{i} series (value n), so a commit is big enough for
+ * a kill to land in the middle of it.
+ */
 export class MetricsTarget {
   /** Every body served: value n (1-based) and when the request arrived. */
   readonly served: Array<{n: number; at: number}> = [];
   port = 0;
+  constructor(private readonly padSeries = 0) {}
   private readonly server = http.createServer((req, res) => {
     if (req.url !== '/metrics') {
       res.writeHead(404).end();
@@ -23,7 +28,13 @@ export class MetricsTarget {
     const n = this.served.length + 1;
     this.served.push({n, at: Date.now()});
     res.writeHead(200, {'Content-Type': 'text/plain; version=0.0.4'});
-    res.end(`# TYPE e2e_served_total counter\ne2e_served_total{path="a"} ${n}\ne2e_served_total{path="b"} ${2 * n}\n# TYPE e2e_gauge gauge\ne2e_gauge ${n % 7}\n`);
+    let body = `# TYPE e2e_served_total counter\ne2e_served_total{path="a"} ${n}\ne2e_served_total{path="b"} ${2 * n}\n# TYPE e2e_gauge gauge\ne2e_gauge ${n % 7}\n`;
+    if (this.padSeries > 0) {
+      const lines = ['# TYPE e2e_pad gauge'];
+      for (let i = 0; i < this.padSeries; i++) lines.push(`e2e_pad{i="${i}",team="padding-padding-padding"} ${n}`);
+      body += lines.join('\n') + '\n';
+    }
+    res.end(body);
   });
 
   async start(): Promise<number> {
