@@ -141,6 +141,22 @@ void test('a dump of the last hour: create, watch it succeed, download, extract,
     ]);
     await shot('job-success');
 
+    // The console's settings column is narrow: on a small window the table scrolls sideways
+    // and the row's actions stay reachable (not clipped by the column).
+    for (const width of [1000, 800]) {
+      await page.setViewportSize({width, height: 900});
+      const action = done.first().getByTestId('dump-download');
+      await action.scrollIntoViewIfNeeded();
+      const reachable = await action.evaluate((el) => {
+        const r = el.getBoundingClientRect();
+        const hit = document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2);
+        return r.width > 0 && r.right <= window.innerWidth && hit !== null && (hit === el || el.contains(hit));
+      });
+      await shot(`narrow-${width}`);
+      assert.ok(reachable, `the Download action is not reachable in a ${width} px window`);
+    }
+    await page.setViewportSize({width: 1280, height: 900});
+
     const link = done.first().getByTestId('dump-download');
     assert.match((await link.getAttribute('href')) ?? '', /\/jobs\/download\//);
     const [download] = await Promise.all([page.waitForEvent('download', {timeout: 60_000}), link.click()]);
