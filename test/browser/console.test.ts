@@ -49,6 +49,16 @@ async function registered(page: Page, key: string): Promise<boolean> {
   );
 }
 
+interface PageElement {
+  getBoundingClientRect(): {left: number; top: number; right: number; width: number; height: number};
+  contains(other: unknown): boolean;
+}
+
+interface PageWindow {
+  innerWidth: number;
+  document: {elementFromPoint(x: number, y: number): unknown};
+}
+
 interface PageGlobals {
   devhost: {registered: Map<string, {customSettings: Map<string, unknown>}>};
 }
@@ -147,10 +157,13 @@ void test('a dump of the last hour: create, watch it succeed, download, extract,
       await page.setViewportSize({width, height: 900});
       const action = done.first().getByTestId('dump-download');
       await action.scrollIntoViewIfNeeded();
-      const reachable = await action.evaluate((el) => {
+      // Runs in the page (this file is compiled without the DOM library).
+      const reachable = await action.evaluate((node) => {
+        const el = node as unknown as PageElement;
+        const page = globalThis as unknown as PageWindow;
         const r = el.getBoundingClientRect();
-        const hit = document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2);
-        return r.width > 0 && r.right <= window.innerWidth && hit !== null && (hit === el || el.contains(hit));
+        const hit = page.document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2);
+        return r.width > 0 && r.right <= page.innerWidth && hit !== null && (hit === el || el.contains(hit));
       });
       await shot(`narrow-${width}`);
       assert.ok(reachable, `the Download action is not reachable in a ${width} px window`);
