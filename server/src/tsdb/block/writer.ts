@@ -285,11 +285,7 @@ function writeSortedBlockWith(
     if (fsync) fsyncDir(dir);
     return {ulid, dir: final, meta, duplicateSamples: duplicates};
   } catch (e) {
-    try {
-      cw?.close();
-    } catch {
-      /* already failing */
-    }
+    cw?.abort();
     iw?.abort();
     fs.rmSync(tmp, {recursive: true, force: true});
     throw e;

@@ -145,6 +145,20 @@ export class ChunkWriter {
     this.closed = true;
     this.finishSegment();
   }
+
+  /**
+   * Closes the open segment without flushing (error path). A failed write (ENOSPC) must
+   * not leave the descriptor open: the deleted file would keep its space until exit.
+   */
+  abort(): void {
+    this.closed = true;
+    this.bufLen = 0;
+    if (this.fd >= 0) {
+      const fd = this.fd;
+      this.fd = -1;
+      fs.closeSync(fd);
+    }
+  }
 }
 
 /** One decoded chunk as stored. `data` is a view valid until the next read. */

@@ -314,7 +314,15 @@ export class Wal {
   private startSegment(index: number): void {
     const file = path.join(this.dir, segmentName(index));
     const fd = fs.openSync(file, 'wx', 0o644);
-    writeFully(fd, segmentHeader());
+    try {
+      writeFully(fd, segmentHeader());
+    } catch (e) {
+      // Disk full: leave no half-made segment behind (the next try reuses its name) and no
+      // descriptor holding its space.
+      fs.closeSync(fd);
+      fs.rmSync(file, {force: true});
+      throw new WalError(`wal: could not start segment ${segmentName(index)}: ${(e as Error).message}`, {cause: e});
+    }
     if (this.fd >= 0) this.retired.push(this.fd);
     this.fd = fd;
     this.seg = index;
@@ -342,25 +350,40 @@ export class Wal {
     if (n === 0) return;
     if (this.segBytes + n > this.segmentSize && this.segBytes > SEGMENT_HEADER_LEN) this.startSegment(this.seg + 1);
     let done = 0;
-    // writev: one syscall for the whole batch in the common case.
+    // writev: one syscall for the whole batch in the common case. Positioned, so that a
+    // failed batch can be cut off and the next one written where it began.
     let parts = bufs.filter((b) => b.length > 0);
-    while (done < n) {
-      const w = fs.writevSync(this.fd, parts as Uint8Array[]);
-      done += w;
-      if (done < n) {
-        // Partial write: continue with the remainder.
-        let skip = w;
-        const rest: Uint8Array[] = [];
-        for (const b of parts) {
-          if (skip >= b.length) {
-            skip -= b.length;
-            continue;
+    try {
+      while (done < n) {
+        const w = fs.writevSync(this.fd, parts as Uint8Array[], this.segBytes + done);
+        done += w;
+        if (done < n) {
+          // Partial write: continue with the remainder.
+          let skip = w;
+          const rest: Uint8Array[] = [];
+          for (const b of parts) {
+            if (skip >= b.length) {
+              skip -= b.length;
+              continue;
+            }
+            rest.push(skip > 0 ? b.subarray(skip) : b);
+            skip = 0;
           }
-          rest.push(skip > 0 ? b.subarray(skip) : b);
-          skip = 0;
+          parts = rest;
         }
-        parts = rest;
       }
+    } catch (e) {
+      // Disk full (or I/O error) part-way: a torn record left in the middle of the segment
+      // would end replay there once later batches follow it. Cut it off; the batch fails
+      // as a whole and the caller does not apply it.
+      if (done > 0) {
+        try {
+          fs.ftruncateSync(this.fd, this.segBytes);
+        } catch (t) {
+          this.logger.error('wal: could not cut off a failed write', {error: (t as Error).message});
+        }
+      }
+      throw new WalError(`wal: write failed: ${(e as Error).message}`, {cause: e});
     }
     this.segBytes += n;
     this.bytesWritten += n;
@@ -376,9 +399,13 @@ export class Wal {
       this.syncTimer = null;
     }
     const start = Date.now();
+    // A segment is closed even when its fsync fails: it is off the list either way.
     for (const fd of this.retired.splice(0)) {
-      fs.fsyncSync(fd);
-      fs.closeSync(fd);
+      try {
+        fs.fsyncSync(fd);
+      } finally {
+        fs.closeSync(fd);
+      }
     }
     if (this.fd >= 0) fs.fsyncSync(this.fd);
     if (this.dirDirty) fsyncDir(this.dir);
@@ -408,8 +435,11 @@ export class Wal {
     this.dirDirty = false;
     try {
       for (const fd of this.retired.splice(0)) {
-        await fsyncAsync(fd);
-        fs.closeSync(fd);
+        try {
+          await fsyncAsync(fd);
+        } finally {
+          fs.closeSync(fd);
+        }
       }
       if (this.fd >= 0) await fsyncAsync(this.fd);
       if (dirDirty) {
