@@ -215,6 +215,8 @@ export class MetricsPlugin implements MattermostPlugin {
       logger: this.log,
       runner,
       onBlocksChanged: () => syncer?.kick(),
+      // A file store that is down must not make local retention lose blocks for good.
+      retentionKeeps: (blocks) => syncer?.notInFileStore(blocks) ?? [],
     });
     let jobRunner: DumpJobRunner | null = null;
     if (backend) {

@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import {after, before, describe, test} from 'node:test';
 import {remoteDataDir} from '../filestore/backend.ts';
+import {listDataDir} from '../tsdb/retention/mod.ts';
 import {BlockSyncer} from './syncer.ts';
 import type {BlockSyncerOptions} from './types.ts';
 import {MANIFEST_FILENAME, decodeManifest, encodeManifest} from './manifest.ts';
@@ -204,6 +205,20 @@ describe('BlockSyncer.syncOnce', () => {
     assert.deepEqual(r.blocks.map((b) => b.outcome), ['vanished', 'complete']);
     assert.deepEqual([...b2.files.keys()].sort(), before, 'nothing removed');
   });
+});
+
+test('notInFileStore: blocks not yet verified in the file store (local retention keeps them), none once synced', async () => {
+  const {dataDir, ulids, backend, syncer} = setup(3);
+  const metas = (): {ulid: string; maxTime: number}[] => listDataDir(dataDir).blocks.map((b) => b.meta);
+  assert.deepEqual(syncer.notInFileStore(metas()).sort(), [...ulids].sort(), 'before the first pass every block counts as missing');
+  backend.addFault({op: 'write', match: new RegExp(`${ulids[0]}/`), kind: 'error', times: 100});
+  await syncer.syncOnce();
+  assert.deepEqual(syncer.notInFileStore(metas()), [ulids[0]], 'the block whose upload failed');
+  backend.clearFaults();
+  await syncer.syncOnce();
+  assert.deepEqual(syncer.notInFileStore(metas()), []);
+  // Outside the remote retention a block would be deleted remotely anyway: not kept.
+  assert.deepEqual(syncer.notInFileStore([{ulid: 'OLD', maxTime: Date.now() - 16 * DAY}]), []);
 });
 
 describe('faults', () => {

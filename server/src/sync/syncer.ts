@@ -233,6 +233,18 @@ export class BlockSyncer {
    * a pass is queued share it). Never rejects for per-block problems (see the result);
    * a listing failure is reported in `error`.
    */
+  /**
+   * Of `blocks`, those the file store should hold but is not known to yet: not verified
+   * there, not corrupt, inside the remote retention. Local retention keeps them, so a file
+   * store that is down for longer than the local retention loses nothing.
+   */
+  notInFileStore(blocks: readonly {ulid: string; maxTime: number}[]): string[] {
+    const cutoff = this.now() - this.retentionDays * DAY_MS;
+    return blocks
+      .filter((b) => b.maxTime > cutoff && !this.verifiedRemote.has(b.ulid) && !this.localVerified.get(b.ulid)?.length)
+      .map((b) => b.ulid);
+  }
+
   syncOnce(): Promise<SyncPassResult> {
     if (this.nextPass) return this.nextPass;
     const p = this.serial(async () => {

@@ -85,6 +85,31 @@ void test('blocks are cut when the head spans 3 h; flush persists the rest; reop
   }
 });
 
+void test('time retention keeps the blocks it is told to (not in the file store yet) and says so once', async () => {
+  const dir = tmp();
+  try {
+    const warnings: string[] = [];
+    const logger = {info() {}, warn: (m: string) => warnings.push(m), error: (m: string) => warnings.push(m)};
+    let keep: string[] = [];
+    const db = DB.open({dir, fsync: false, retentionMs: 12 * HOUR, compactionRanges: [2 * HOUR], logger, retentionKeeps: () => keep});
+    fill(db, T0, 18, 5);
+    await db.flush();
+    const [oldest, second] = [...db.blocks()].sort((a, b) => a.maxTime - b.maxTime);
+    keep = [oldest.ulid];
+    await db.maintain();
+    await db.maintain();
+    assert.ok(db.blocks().some((b) => b.ulid === oldest.ulid), 'the unsynced block outlives the retention');
+    assert.ok(!db.blocks().some((b) => b.ulid === second.ulid), 'a synced block as old goes');
+    assert.equal(warnings.filter((w) => /keeping blocks past the local retention/.test(w)).length, 1, warnings.join(' | '));
+    keep = [];
+    await db.maintain();
+    assert.ok(!db.blocks().some((b) => b.ulid === oldest.ulid), 'synced, it goes');
+    await db.close();
+  } finally {
+    fs.rmSync(dir, {recursive: true, force: true});
+  }
+});
+
 void test('compaction levels blocks up and retention deletes old ones, through the same upkeep', async () => {
   const dir = tmp();
   try {

@@ -66,6 +66,8 @@ export interface DBOptions {
   fsync?: boolean;
   /** Told after a block was written by a cut or a compaction (e.g. to sync it soon). */
   onBlocksChanged?: () => void;
+  /** Of these blocks, the ones time-based retention must keep (e.g. not in the file store yet). */
+  retentionKeeps?: (blocks: readonly BlockMeta[]) => readonly string[];
 }
 
 export interface DBStats {
@@ -87,6 +89,7 @@ export class DB {
   private unreadable: Array<{dir: string; error: string}> = [];
   private queue: Promise<unknown> = Promise.resolve();
   private closed = false;
+  private keptPastRetention = '';
   private lastCut: number | null = null;
   private lastCompaction: number | null = null;
   private lastRetention: number | null = null;
@@ -312,11 +315,24 @@ export class DB {
     } catch {
       // no WAL
     }
-    const {result, logs} = await this.runner.retention({dir: this.dir, retentionMs, maxBytes, headBytes, fsync: this.opts.fsync});
+    const keep = this.opts.retentionKeeps?.(this.blocks()) ?? [];
+    const {result, logs} = await this.runner.retention({dir: this.dir, retentionMs, maxBytes, headBytes, keep, fsync: this.opts.fsync});
     this.replay(logs);
+    this.noteKeptPastRetention(keep, retentionMs);
     if (result.deleted.length > 0) this.reloadBlocks();
     for (const d of result.deleted) this.log.info('tsdb: block deleted by retention', {ulid: d.ulid, reason: d.reason});
     this.lastRetention = Date.now();
+  }
+
+  /** Says once per change which blocks time retention would have deleted but kept. */
+  private noteKeptPastRetention(keep: readonly string[], retentionMs: number): void {
+    const metas = this.blocks();
+    const newest = metas.reduce((m, b) => Math.max(m, b.maxTime), -Infinity);
+    const kept = retentionMs > 0 ? metas.filter((b) => keep.includes(b.ulid) && newest - b.maxTime >= retentionMs).map((b) => b.ulid) : [];
+    const key = kept.join(',');
+    if (key === this.keptPastRetention) return;
+    this.keptPastRetention = key;
+    if (kept.length > 0) this.log.warn('tsdb retention: keeping blocks past the local retention until they are in the file store', {blocks: kept});
   }
 
   private replay(logs: LogEntry[]): void {

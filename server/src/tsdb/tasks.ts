@@ -74,6 +74,7 @@ export interface RetentionInput {
   retentionMs?: number;
   maxBytes?: number;
   headBytes?: number;
+  keep?: readonly string[];
   fsync?: boolean;
 }
 

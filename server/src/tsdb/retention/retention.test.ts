@@ -52,6 +52,15 @@ describe('planRetention (pure)', () => {
     assert.deepEqual(planRetention([b('A', 0, 2)], {retentionMs: 1}), []);
     assert.deepEqual(planRetention(blocks, {}), []);
   });
+  test('keep: the time limit spares blocks not in the file store yet; the size limit does not', () => {
+    const blocks = [b('A', 0, 2), b('B', 2, 4), b('C', 4, 6), b('D', 6, 8)];
+    assert.deepEqual(planRetention(blocks, {retentionMs: 4 * H, keep: ['A']}).map((d) => [d.ulid, d.reason]), [['B', 'time']]);
+    assert.deepEqual(planRetention(blocks, {retentionMs: 4 * H, keep: ['A', 'B']}), []);
+    assert.deepEqual(planRetention(blocks, {retentionMs: 4 * H, maxBytes: 250, keep: ['A', 'B']}).map((d) => [d.ulid, d.reason]), [
+      ['A', 'size'],
+      ['B', 'size'],
+    ]);
+  });
   test('size: oldest go until blocks + head ≤ limit; head counted', () => {
     const blocks = [b('A', 0, 2, 100), b('B', 2, 4, 100), b('C', 4, 6, 100)];
     assert.deepEqual(planRetention(blocks, {maxBytes: 300}), []);

@@ -33,6 +33,11 @@ export interface RetentionOptions {
   maxBytes?: number;
   /** Bytes of the head (WAL, head chunks), counted against maxBytes. */
   headBytes?: number;
+  /**
+   * Blocks the time limit must not delete (not in the file store yet: deleting them would
+   * lose their data for good). The size limit still applies: the disk comes first.
+   */
+  keep?: readonly string[];
 }
 
 export type RetentionReason = 'time' | 'size';
@@ -49,7 +54,8 @@ export function planRetention(blocks: readonly RetentionBlock[], opts: Retention
   if (retention > 0 && sorted.length > 0) {
     const newest = sorted[0].maxTime;
     const i = sorted.findIndex((b, idx) => idx > 0 && newest - b.maxTime >= retention);
-    if (i > 0) for (const b of sorted.slice(i)) reasons.set(b.ulid, 'time');
+    const keep = new Set(opts.keep ?? []);
+    if (i > 0) for (const b of sorted.slice(i)) if (!keep.has(b.ulid)) reasons.set(b.ulid, 'time');
   }
   const maxBytes = opts.maxBytes ?? 0;
   if (maxBytes > 0) {
@@ -116,9 +122,11 @@ export function applyRetention(dataDir: string, opts: ApplyRetentionOptions = {}
   const listing = listDataDir(dataDir);
   for (const u of listing.unreadable) opts.logger?.warn('tsdb retention: unreadable block dir left alone', {...u});
   const deleted = planRetention(measured(listing), opts);
+  const keep = new Set(opts.keep ?? []);
   for (const d of deleted) {
     deleteBlockDir(dataDir, d.ulid, {fsync: opts.fsync, afterRename: opts.afterRename && (() => opts.afterRename!(d.ulid))});
-    opts.logger?.info('tsdb retention: deleted block', {...d});
+    if (keep.has(d.ulid)) opts.logger?.warn('tsdb retention: the size limit deleted a block that had not reached the file store', {...d});
+    else opts.logger?.info('tsdb retention: deleted block', {...d});
   }
   return {deleted, leftoversRemoved, unreadable: listing.unreadable, stats: dataDirStats(dataDir)};
 }
