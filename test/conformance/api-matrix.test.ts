@@ -8,14 +8,14 @@ import os from 'node:os';
 import path from 'node:path';
 
 import {encodeCall, routeMatrix} from '../../devhost/api-matrix.ts';
-import {buildHarness, resolvePluginExe} from './goharness.ts';
+import {buildHarness, ownPluginSkip, resolvePluginExe} from './goharness.ts';
 import {ADMIN, Serve, pluginId} from './serve.ts';
 
 const target = resolvePluginExe();
 const member = 'harnessmemberuser000000000';
 
 routeMatrix({
-  skip: target.source === 'refplugin' || target.problem ? `no plugin executable (${target.problem ?? 'run make dist or set PLUGIN_EXE'})` : false,
+  skip: ownPluginSkip(target),
   async start(seed) {
     const built = buildHarness();
     if (!built.ok) throw new Error(built.output);

@@ -7,14 +7,13 @@
 // CRASH_LOOP_CYCLES sets the number of kills (4 here; `make test-long` runs 60).
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import {after, before, test} from 'node:test';
 
 import {ensurePrometheus} from '../../server/src/tsdb/testing/prometheus.ts';
 import {MetricsTarget, extract, rawSamples} from './dump-check.ts';
-import {buildHarness, resolvePluginExe} from './goharness.ts';
-import {Serve} from './serve.ts';
+import {ownPluginSkip, resolvePluginExe} from './goharness.ts';
+import {type ScrapingNode, type Serve, startScrapingNode} from './serve.ts';
 
 const CYCLES = Number(process.env.CRASH_LOOP_CYCLES ?? 4);
 const PAD_SERIES = 5_000;
@@ -23,13 +22,9 @@ const LOSS_WINDOW_MS = 2_500;
 
 const target = resolvePluginExe();
 const prom = ensurePrometheus();
-const skip =
-  target.source === 'refplugin' || target.problem
-    ? `no plugin executable (${target.problem ?? 'run make dist or set PLUGIN_EXE'})`
-    : !prom
-      ? 'prometheus is not installed'
-      : false;
+const skip = ownPluginSkip(target, prom);
 
+let node: ScrapingNode | undefined;
 let root = '';
 let harness: Serve | undefined;
 const metrics = new MetricsTarget(PAD_SERIES);
@@ -39,25 +34,13 @@ const between = (lo: number, hi: number): number => lo + Math.random() * (hi - l
 
 before(async () => {
   if (skip) return;
-  const built = buildHarness();
-  assert.ok(built.ok, built.output);
-  root = fs.mkdtempSync(path.join(os.tmpdir(), 'crash-loop-'));
-  const nodeDir = path.join(root, 'node');
-  fs.mkdirSync(nodeDir, {recursive: true});
-  await metrics.start();
-  harness = await Serve.start({
-    target,
-    cwd: nodeDir,
-    fileStore: path.join(root, 'filestore'),
-    metricsPort: metrics.port,
-    config: {ScrapeIntervalSeconds: 1, ScrapeTimeoutSeconds: 1},
-  });
+  node = await startScrapingNode({target, prefix: 'crash-loop', metrics});
+  ({root, harness} = node);
 });
 
 after(async () => {
-  await harness?.stop();
+  await node?.close();
   await metrics.close();
-  if (root) fs.rmSync(root, {recursive: true, force: true});
 });
 
 void test(`${CYCLES} kills at random moments while scraping: the dump holds every committed scrape once, in order`, {skip, timeout: 120_000 + CYCLES * 30_000}, async (t) => {

@@ -20,7 +20,7 @@ import {after, before, test} from 'node:test';
 
 import {writeBlock} from '../../server/src/tsdb/block/mod.ts';
 import {filesUnder} from './dump-check.ts';
-import {buildHarness, resolvePluginExe} from './goharness.ts';
+import {buildHarness, ownPluginSkip, resolvePluginExe} from './goharness.ts';
 import {type Job, Serve, isFinished} from './serve.ts';
 
 const H = 3_600_000;
@@ -28,7 +28,7 @@ const dumpsDir = 'plugin-data/mattermost-plugin-metrics/dump';
 const blocksDir = 'plugin-data/mattermost-plugin-metrics/data';
 
 const target = resolvePluginExe();
-const skip = target.source === 'refplugin' || target.problem ? `no plugin executable (${target.problem ?? 'run make dist or set PLUGIN_EXE'})` : false;
+const skip = ownPluginSkip(target);
 
 const windowStart = Math.floor(Date.now() / (2 * H)) * 2 * H;
 /** Small blocks (node 1's store): quick jobs. */

@@ -20,27 +20,21 @@
 import assert from 'node:assert/strict';
 import {createHash} from 'node:crypto';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import {after, before, test} from 'node:test';
 
 import {readMetaFile, writeBlock} from '../../server/src/tsdb/block/mod.ts';
 import {ensurePrometheus} from '../../server/src/tsdb/testing/prometheus.ts';
 import {MetricsTarget, checkServedSamples, extract as extractTo, filesUnder, rawSamples as rawSamplesOf} from './dump-check.ts';
-import {buildHarness, resolvePluginExe} from './goharness.ts';
-import {type Job, Serve} from './serve.ts';
+import {ownPluginSkip, resolvePluginExe} from './goharness.ts';
+import {type Job, type ScrapingNode, type Serve, startScrapingNode} from './serve.ts';
 
 const H = 3_600_000;
 const dumpsDir = 'plugin-data/mattermost-plugin-metrics/dump';
 
 const target = resolvePluginExe();
 const prom = ensurePrometheus();
-const skip =
-  target.source === 'refplugin' || target.problem
-    ? `no plugin executable (${target.problem ?? 'run make dist or set PLUGIN_EXE'})`
-    : !prom
-      ? 'prometheus is not installed'
-      : false;
+const skip = ownPluginSkip(target, prom);
 
 // Block windows, aligned to 2 h like Prometheus' own: the two known blocks end at the
 // current window's start (the plugin's head starts after them), the big ones before.
@@ -50,6 +44,7 @@ const knownStep = 15_000;
 const bigFrom = windowStart - 20 * H;
 const bigTo = windowStart - 4 * H;
 
+let node: ScrapingNode | undefined;
 let root = '';
 let harness: Serve | undefined;
 const metrics = new MetricsTarget();
@@ -110,28 +105,17 @@ async function download(job: Job): Promise<string> {
 
 before(async () => {
   if (skip) return;
-  const built = buildHarness();
-  assert.ok(built.ok, built.output);
-  root = fs.mkdtempSync(path.join(os.tmpdir(), 'dump-e2e-'));
-  const nodeDir = path.join(root, 'node');
-  const dataDir = path.join(nodeDir, 'mattermost-plugin-metrics', 'data');
-  fs.mkdirSync(dataDir, {recursive: true});
-  seedKnownBlocks(dataDir);
-  seedBigBlocks(dataDir);
-  await metrics.start();
-  harness = await Serve.start({
-    target,
-    cwd: nodeDir,
-    fileStore: path.join(root, 'filestore'),
-    metricsPort: metrics.port,
-    config: {ScrapeIntervalSeconds: 1, ScrapeTimeoutSeconds: 1},
-  });
+  const seed = (dataDir: string): void => {
+    seedKnownBlocks(dataDir);
+    seedBigBlocks(dataDir);
+  };
+  node = await startScrapingNode({target, prefix: 'dump-e2e', metrics, seed});
+  ({root, harness} = node);
 });
 
 after(async () => {
-  await harness?.stop();
+  await node?.close();
   await metrics.close();
-  if (root) fs.rmSync(root, {recursive: true, force: true});
 });
 
 void test('a dump of a range ending now holds exactly the samples the target served', {skip, timeout: 120_000}, async (t) => {

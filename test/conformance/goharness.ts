@@ -59,6 +59,16 @@ export interface PluginTarget {
 }
 
 /**
+ * Why a test of our own executable (jobs, dumps: the Go reference plugin has none) cannot
+ * run here, or false. Pass `prometheus` (ensurePrometheus()) when the test reads dumps with it.
+ */
+export function ownPluginSkip(target: PluginTarget, prometheus?: object | null): string | false {
+  if (target.source === 'refplugin' || target.problem) return `no plugin executable (${target.problem ?? 'run make dist or set PLUGIN_EXE'})`;
+  if (prometheus === null) return 'prometheus is not installed';
+  return false;
+}
+
+/**
  * The executable under test: $PLUGIN_EXE if set; else the bundle's
  * dist/<id>/server/dist/plugin-linux-<arch> (or dist/plugin-linux-<arch>); else the
  * Go reference plugin, so the suite stays meaningful before our executable exists.

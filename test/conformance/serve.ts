@@ -3,8 +3,11 @@
 // the harness's controls (kill, start, stop) per node.
 import assert from 'node:assert/strict';
 import {spawn, type ChildProcess} from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 
-import {HARNESS, type PluginTarget} from './goharness.ts';
+import {buildHarness, HARNESS, type PluginTarget} from './goharness.ts';
 
 export const pluginId = 'com.mattermost.mattermost-plugin-metrics';
 /** The harness's one user with manage_system (serve.go AdminUserID). */
@@ -134,3 +137,47 @@ export class Serve {
 }
 
 export const isFinished = (j: Job): boolean => j.status !== 'pending' && j.status !== 'in_progress';
+
+/** A node started by startScrapingNode: its temp root (node/, filestore/) and the harness. */
+export interface ScrapingNode {
+  root: string;
+  harness: Serve;
+  /** Stops the harness (graceful) and removes the root. */
+  close(): Promise<void>;
+}
+
+/**
+ * Builds the harness and starts our plugin as one node scraping `metrics` every second,
+ * under a fresh temp root; `seed` may put blocks in the plugin's data dir first.
+ */
+export async function startScrapingNode(o: {
+  target: PluginTarget;
+  prefix: string;
+  metrics: {start(): Promise<number>; port: number};
+  config?: Record<string, unknown>;
+  seed?: (dataDir: string) => void;
+}): Promise<ScrapingNode> {
+  const built = buildHarness();
+  assert.ok(built.ok, built.output);
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), `${o.prefix}-`));
+  const nodeDir = path.join(root, 'node');
+  const dataDir = path.join(nodeDir, 'mattermost-plugin-metrics', 'data');
+  fs.mkdirSync(dataDir, {recursive: true});
+  o.seed?.(dataDir);
+  await o.metrics.start();
+  const harness = await Serve.start({
+    target: o.target,
+    cwd: nodeDir,
+    fileStore: path.join(root, 'filestore'),
+    metricsPort: o.metrics.port,
+    config: {ScrapeIntervalSeconds: 1, ScrapeTimeoutSeconds: 1, ...o.config},
+  });
+  return {
+    root,
+    harness,
+    async close() {
+      await harness.stop();
+      fs.rmSync(root, {recursive: true, force: true});
+    },
+  };
+}

@@ -9,31 +9,26 @@
 // Uses the bundle's executable or $PLUGIN_EXE (see dump-e2e.test.ts); skipped without one.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import {after, before, test} from 'node:test';
 
 import {writeBlock} from '../../server/src/tsdb/block/mod.ts';
 import {ensurePrometheus} from '../../server/src/tsdb/testing/prometheus.ts';
 import {MetricsTarget, checkServedSamples, extract, filesUnder, rawSamples} from './dump-check.ts';
-import {buildHarness, ROOT, resolvePluginExe} from './goharness.ts';
-import {Serve} from './serve.ts';
+import {ownPluginSkip, resolvePluginExe, ROOT} from './goharness.ts';
+import {type ScrapingNode, type Serve, startScrapingNode} from './serve.ts';
 
 const H = 3_600_000;
 const target = resolvePluginExe();
 const prom = ensurePrometheus();
-const skip =
-  target.source === 'refplugin' || target.problem
-    ? `no plugin executable (${target.problem ?? 'run make dist or set PLUGIN_EXE'})`
-    : !prom
-      ? 'prometheus is not installed'
-      : false;
+const skip = ownPluginSkip(target, prom);
 
 const step = 15_000;
 const seededFrom = Math.floor(Date.now() / (2 * H)) * 2 * H - 4 * H;
 const seededTo = seededFrom + 2 * H;
 const seededValue = (t: number): number => (t / step) % 977;
 
+let node: ScrapingNode | undefined;
 let root = '';
 let harness: Serve | undefined;
 const metrics = new MetricsTarget();
@@ -45,31 +40,18 @@ interface PacketFile {
 
 before(async () => {
   if (skip) return;
-  const built = buildHarness();
-  assert.ok(built.ok, built.output);
-  root = fs.mkdtempSync(path.join(os.tmpdir(), 'support-packet-'));
-  const nodeDir = path.join(root, 'node');
-  const samples = [];
-  for (let t = seededFrom; t < seededTo; t += step) samples.push({t, v: seededValue(t)});
-  writeBlock(path.join(nodeDir, 'mattermost-plugin-metrics', 'data'), [{labels: {__name__: 'packet_seeded', job: 'seed', instance: 'seed:1'}, samples}], {
-    minTime: seededFrom,
-    maxTime: seededTo,
-    fsync: false,
-  });
-  await metrics.start();
-  harness = await Serve.start({
-    target,
-    cwd: nodeDir,
-    fileStore: path.join(root, 'filestore'),
-    metricsPort: metrics.port,
-    config: {ScrapeIntervalSeconds: 1, ScrapeTimeoutSeconds: 1, SupportPacketMetricsDays: 1},
-  });
+  const seed = (dataDir: string): void => {
+    const samples = [];
+    for (let t = seededFrom; t < seededTo; t += step) samples.push({t, v: seededValue(t)});
+    writeBlock(dataDir, [{labels: {__name__: 'packet_seeded', job: 'seed', instance: 'seed:1'}, samples}], {minTime: seededFrom, maxTime: seededTo, fsync: false});
+  };
+  node = await startScrapingNode({target, prefix: 'support-packet', metrics, config: {SupportPacketMetricsDays: 1}, seed});
+  ({root, harness} = node);
 });
 
 after(async () => {
-  await harness?.stop();
+  await node?.close();
   await metrics.close();
-  if (root) fs.rmSync(root, {recursive: true, force: true});
 });
 
 void test('the plugin declares its Support Packet contribution in plugin.json (props.support_packet)', () => {
