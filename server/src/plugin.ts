@@ -197,6 +197,7 @@ export class MetricsPlugin implements MattermostPlugin {
       writeHeadBlock: (input, transfer) => pool.run('tsdbWriteHeadBlock', input, transfer),
       compact: (input) => pool.run('tsdbCompact', input),
       retention: (input) => pool.run('tsdbRetention', input),
+      importPrometheusWal: (input) => pool.run('tsdbImportPrometheusWal', input),
     };
     const config = await api.getUnsanitizedConfig();
     let backend: FileBackend | null = null;

@@ -14,6 +14,7 @@ import {type Block, type BlockMeta, openBlock} from './block/mod.ts';
 import type {CompactResult} from './compact/mod.ts';
 import {Head, type HeadAppender, type HeadStats} from './head/mod.ts';
 import {compareStrings} from './labels/mod.ts';
+import {type ImportPrometheusWalInput, type ImportPrometheusWalResult, importPrometheusWal, planPrometheusWalImport} from './promwal/mod.ts';
 import {blockSource, mergeSources} from './querier/mod.ts';
 import {dirBytes, listDataDir, removeLeftovers, type RetentionResult} from './retention/mod.ts';
 import type {SeriesSource} from './storage.ts';
@@ -43,12 +44,15 @@ export interface TaskRunner {
   writeHeadBlock(input: WriteHeadBlockInput, transfer: ArrayBuffer[]): Promise<{meta: BlockMeta}>;
   compact(input: CompactInput): Promise<{result: CompactResult; logs: LogEntry[]}>;
   retention(input: RetentionInput): Promise<{result: RetentionResult; logs: LogEntry[]}>;
+  /** Once, after an upgrade from the Go plugin (tsdb/promwal); inline when absent. */
+  importPrometheusWal?(input: ImportPrometheusWalInput): Promise<ImportPrometheusWalResult>;
 }
 
 export const inlineRunner: TaskRunner = {
   writeHeadBlock: async (input) => writeHeadBlock(input),
   compact: async (input) => compactDataDir(input),
   retention: async (input) => retainDataDir(input),
+  importPrometheusWal: async (input) => importPrometheusWal(input),
 };
 
 export interface DBOptions {
@@ -90,6 +94,7 @@ export class DB {
   private queue: Promise<unknown> = Promise.resolve();
   private closed = false;
   private keptPastRetention = '';
+  private prometheusWal: {pending: boolean; minValidTime: number | null} = {pending: false, minValidTime: null};
   private lastCut: number | null = null;
   private lastCompaction: number | null = null;
   private lastRetention: number | null = null;
@@ -128,6 +133,8 @@ export class DB {
       },
     });
     const db = new DB(dir, head, opts);
+    db.prometheusWal = planPrometheusWalImport(dir, Number.isFinite(newest) ? newest : null);
+    if (db.prometheusWal.pending) log.info('tsdb: found the Go plugin\'s WAL (wal/); its samples become blocks at the next upkeep', {dir});
     db.reloadBlocks();
     return db;
   }
@@ -154,6 +161,7 @@ export class DB {
   /** Regular upkeep: cut full blocks, compact, apply retention. */
   maintain(): Promise<void> {
     return this.serialized(async () => {
+      await this.importPrometheusWalOnce();
       await this.cutBlocks(false);
       await this.compactNow();
       await this.retainNow();
@@ -162,7 +170,10 @@ export class DB {
 
   /** Persists the whole head up to its newest sample (for dumps that end "now"). */
   flush(): Promise<void> {
-    return this.serialized(() => this.cutBlocks(true));
+    return this.serialized(async () => {
+      await this.importPrometheusWalOnce();
+      await this.cutBlocks(true);
+    });
   }
 
   /** Compaction alone (tests, CLI). */
@@ -303,6 +314,31 @@ export class DB {
     if (result.created.length > 0) this.opts.onBlocksChanged?.();
     for (const c of result.created) this.log.info('tsdb: blocks compacted', {ulid: c.ulid, kind: c.kind, parents: c.parents.length, level: c.level});
     this.lastCompaction = Date.now();
+  }
+
+  /** The Go plugin's head, left in Prometheus' WAL, into blocks (once; see tsdb/promwal). */
+  private async importPrometheusWalOnce(): Promise<void> {
+    if (!this.prometheusWal.pending) return;
+    const input = {dir: this.dir, minValidTime: this.prometheusWal.minValidTime, blockRange: this.blockRange, fsync: this.opts.fsync};
+    const res = await (this.runner.importPrometheusWal ?? inlineRunner.importPrometheusWal!)(input);
+    this.prometheusWal = {pending: false, minValidTime: null};
+    this.reloadBlocks();
+    if (res.blocks.length > 0) this.opts.onBlocksChanged?.();
+    const fields = {
+      blocks: res.blocks.map((b) => b.ulid),
+      series: res.series,
+      samples: res.samples,
+      from: res.blocks.length ? new Date(Math.min(...res.blocks.map((b) => b.minTime))).toISOString() : null,
+      to: res.blocks.length ? new Date(Math.max(...res.blocks.map((b) => b.maxTime))).toISOString() : null,
+      skipped: res.skipped,
+    };
+    this.log.info('tsdb: imported the Go plugin\'s WAL into blocks', fields);
+    if (res.problems.length > 0) {
+      this.log.warn('tsdb: parts of the Go plugin\'s WAL were unreadable and are missing from the import; the WAL is kept for a post-mortem', {
+        keptAt: res.keptAt,
+        problems: res.problems.slice(0, 5),
+      });
+    }
   }
 
   private async retainNow(): Promise<void> {

@@ -5,6 +5,7 @@ import {type BlockMeta, writeSortedBlock} from './block/mod.ts';
 import {compact, type CompactResult} from './compact/mod.ts';
 import type {Label} from './labels/mod.ts';
 import {applyRetention, type RetentionResult} from './retention/mod.ts';
+export {importPrometheusWal} from './promwal/mod.ts';
 
 /** A log line produced in a worker, replayed by the caller's logger. */
 export interface LogEntry {

@@ -1,12 +1,13 @@
 // The work that runs off the event loop. The worker entry dispatches by name;
 // adding a task here is the only registration needed.
 
-import {compactDataDir, retainDataDir, writeHeadBlock} from '../tsdb/tasks.ts';
+import {compactDataDir, importPrometheusWal, retainDataDir, writeHeadBlock} from '../tsdb/tasks.ts';
 
 export const tasks = {
   tsdbWriteHeadBlock: writeHeadBlock,
   tsdbCompact: compactDataDir,
   tsdbRetention: retainDataDir,
+  tsdbImportPrometheusWal: importPrometheusWal,
   /** Round trip check: returns its input. */
   echo: (input: unknown): unknown => input,
   /** Burns the CPU for `ms` milliseconds (tests: the event loop stays responsive meanwhile). */

@@ -80,11 +80,14 @@ export interface RunningPrometheus {
   stop: () => Promise<void>;
 }
 
-/** Starts prometheus on `dataDir` bound to 127.0.0.1 and waits until ready. */
-export async function startPrometheus(bin: PromBinaries, dataDir: string): Promise<RunningPrometheus> {
+/**
+ * Starts prometheus on `dataDir` bound to 127.0.0.1 and waits until ready; `config` is the
+ * YAML to load (none by default), `args` extra flags.
+ */
+export async function startPrometheus(bin: PromBinaries, dataDir: string, opts: {config?: string; args?: string[]} = {}): Promise<RunningPrometheus> {
   const port = await freePort();
   const cfg = path.join(path.dirname(dataDir), `prometheus-${port}.yml`);
-  fs.writeFileSync(cfg, '');
+  fs.writeFileSync(cfg, opts.config ?? '');
   let log = '';
   const child = spawn(
     bin.prometheus,
@@ -93,6 +96,7 @@ export async function startPrometheus(bin: PromBinaries, dataDir: string): Promi
       `--storage.tsdb.path=${dataDir}`,
       '--storage.tsdb.retention.time=100y',
       `--web.listen-address=127.0.0.1:${port}`,
+      ...(opts.args ?? []),
     ],
     {stdio: ['ignore', 'pipe', 'pipe']},
   );
