@@ -52,7 +52,7 @@ test-long: deps dist
 ##        (BENCH=name runs one, e.g. BENCH=scrape-append); figures go into bench/README.md
 bench: deps dist
 	test/goharness/build.sh
-	@set -e; for b in $${BENCH:-goplugin-roundtrip yamux-throughput tsdb-block tsdb-head tsdb-compact scrape-parse scrape-append filestore-write sync dump-build promql query-remote}; do \
+	@set -e; for b in $${BENCH:-goplugin-roundtrip yamux-throughput tsdb-block tsdb-head tsdb-compact scrape-parse scrape-append filestore-write sync dump-build promql query-remote promwal-import}; do \
 	  echo "=== bench/$$b.ts"; node --import tsx bench/$$b.ts; done
 
 ## patch, minor, major, patch-rc, minor-rc, major-rc: tag a release (asks first; never pushes)
