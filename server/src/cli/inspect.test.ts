@@ -9,6 +9,7 @@ import {fileURLToPath} from 'node:url';
 import * as tar from 'tar';
 
 import {writeBlock} from '../tsdb/block/mod.ts';
+import {encodeSegment} from '../tsdb/promwal/testing/encode.ts';
 import {run} from './main.ts';
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
@@ -43,6 +44,26 @@ void test('inspect lists and verifies the blocks of a data dir and of a .tar.gz'
     assert.equal(fromArchive.code, 0, fromArchive.err);
     const report = JSON.parse(fromArchive.out) as {blocks: Array<{ulid: string; samples: number}>; ok: boolean};
     assert.deepEqual(report.blocks.map((b) => [b.ulid, b.samples]), [[ulid, 1200]]);
+  } finally {
+    fs.rmSync(dir, {recursive: true, force: true});
+  }
+});
+
+void test('inspect mentions a Prometheus WAL (the Go plugin\'s head) next to the blocks, and leaves it alone', async () => {
+  const {dir} = dataDir();
+  try {
+    fs.mkdirSync(path.join(dir, 'wal'));
+    const t0 = Date.UTC(2026, 10, 1);
+    const wal = encodeSegment([
+      {series: [{ref: 1, labels: {__name__: 'go_era'}}, {ref: 2, labels: {__name__: 'go_era2'}}]},
+      {samples: [{ref: 1, t: t0, v: 1}, {ref: 2, t: t0 + 60_000, v: 2}]},
+    ]);
+    fs.writeFileSync(path.join(dir, 'wal', '00000000'), wal);
+    const r = await capture(['inspect', dir]);
+    assert.equal(r.code, 0, r.out + r.err);
+    assert.match(r.out, /note: wal: a Prometheus WAL \(the Go plugin's newest samples, in no block\): 2 series, 2 samples from 2026-11-01T00:00:00.000Z to 2026-11-01T00:01:00.000Z/);
+    assert.deepEqual(fs.readFileSync(path.join(dir, 'wal', '00000000')), wal);
+    assert.deepEqual(fs.readdirSync(path.join(dir, 'wal')), ['00000000']);
   } finally {
     fs.rmSync(dir, {recursive: true, force: true});
   }

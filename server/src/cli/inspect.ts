@@ -10,6 +10,7 @@ import * as tar from 'tar';
 import {REMOTE_CACHE_DIR} from '../remote/mod.ts';
 import {isULID, verifyBlockDetailed, type BlockMeta} from '../tsdb/block/mod.ts';
 import {readMetaFile} from '../tsdb/block/meta.ts';
+import {PROMETHEUS_WAL_DIR, hasPrometheusWal, readPrometheusWal} from '../tsdb/promwal/mod.ts';
 import type {CliIO} from './io.ts';
 
 export interface BlockReport {
@@ -83,6 +84,8 @@ function findBlocks(root: string, notes: string[]): string[] {
         found.push(p);
       } else if (entry.name === REMOTE_CACHE_DIR) {
         notes.push(`${path.relative(root, p)}: the plugin's copies of file-store blocks for queries (not part of this store)`);
+      } else if (entry.name === PROMETHEUS_WAL_DIR && hasPrometheusWal(p)) {
+        notes.push(describePrometheusWal(root, p));
       } else if (depth < 4) {
         walk(p, depth + 1);
       }
@@ -90,6 +93,26 @@ function findBlocks(root: string, notes: string[]): string[] {
   };
   walk(root, 0);
   return found.sort();
+}
+
+/** A Prometheus WAL next to the blocks: the Go plugin's head, in no block yet. */
+function describePrometheusWal(root: string, walDir: string): string {
+  const refs = new Set<number>();
+  let samples = 0;
+  let min = Infinity;
+  let max = -Infinity;
+  const stats = readPrometheusWal(walDir, {
+    series: (ref) => refs.add(ref),
+    sample: (_ref, t) => {
+      samples++;
+      if (t < min) min = t;
+      if (t > max) max = t;
+    },
+    other: () => {},
+  });
+  const range = samples > 0 ? ` from ${iso(min)} to ${iso(max)}` : '';
+  const problems = stats.problems.length > 0 ? `; ${stats.problems.length} unreadable part(s), first: ${stats.problems[0].file} @${stats.problems[0].offset}: ${stats.problems[0].message}` : '';
+  return `${path.relative(root, walDir)}: a Prometheus WAL (the Go plugin's newest samples, in no block): ${refs.size} series, ${samples} samples${range}; the plugin turns it into blocks when it starts${problems}`;
 }
 
 export function inspectDir(root: string, source = root): InspectReport {
