@@ -282,7 +282,12 @@ describe('buildDump on a LocalBackend', () => {
     fs.writeFileSync(idx, bad);
     try {
       const outPath = `${remoteDumpDir}/bad/x.tar.gz`;
-      await assert.rejects(buildDump({backend, from: B[5].minTime, to: B[5].maxTime, outPath, metadata: MD}), /does not match the block's mm-manifest\.json/);
+      const span = `${new Date(B[5].minTime).toISOString()} .. ${new Date(B[5].maxTime).toISOString()}`;
+      await assert.rejects(buildDump({backend, from: B[5].minTime, to: B[5].maxTime, outPath, metadata: MD}), (e: Error) => {
+        assert.match(e.message, /is damaged in the file store: it does not match the block's mm-manifest\.json/);
+        assert.ok(e.message.includes(`the block holds ${span}`), e.message);
+        return true;
+      });
       assert.equal(await backend.stat(outPath), null);
       assert.deepEqual(await backend.list(`${remoteDumpDir}/bad`), []);
     } finally {

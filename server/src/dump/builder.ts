@@ -602,7 +602,14 @@ export async function buildDump(opts: BuildDumpOptions): Promise<DumpResult> {
         yield padding(n);
         const sha = h.digest('hex');
         const want = plan.expected.get(rel);
-        if (want !== undefined && want !== sha) throw new DumpError(`${f.path} does not match the block's mm-manifest.json (sha256 ${sha}, expected ${want})`);
+        if (want !== undefined && want !== sha) {
+          // Say which time it covers: the admin can dump around it while support looks at it.
+          const span = `${new Date(meta.minTime).toISOString()} .. ${new Date(meta.maxTime).toISOString()}`;
+          throw new DumpError(
+            `${f.path} is damaged in the file store: it does not match the block's mm-manifest.json (sha256 ${sha}, expected ${want}); ` +
+              `the block holds ${span} — a dump of a range outside it still works`,
+          );
+        }
         block.files.push({path: name, size: n, sha256: sha});
         block.bytes += n;
       }
