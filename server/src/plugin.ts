@@ -302,6 +302,8 @@ export class MetricsPlugin implements MattermostPlugin {
         // Only the scraping node's head has the newest samples: it builds the jobs, a
         // standby node only those the scraping node leaves pending (busy or gone).
         prefersToBuild: () => lease.isLeader,
+        // Only the scraping node syncs; it re-uploads the block if it still has it locally.
+        onDamagedBlock: (ulid) => syncer?.recheck([ulid]),
         // A range ending now must include the head and blocks not yet synced (on a
         // standby node: the scraping node's, see dump/prepare.ts).
         prepare: dumpPrepare({

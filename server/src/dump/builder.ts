@@ -161,6 +161,17 @@ export class DumpError extends Error {
   override name = 'DumpError';
 }
 
+/** A block file in the file store does not match its mm-manifest.json. */
+export class DamagedBlockError extends DumpError {
+  override name = 'DamagedBlockError';
+  constructor(
+    message: string,
+    readonly ulid: string,
+  ) {
+    super(message);
+  }
+}
+
 /** No complete remote block overlaps the requested range: nothing is written. */
 export class DumpNoDataError extends DumpError {
   override name = 'DumpNoDataError';
@@ -605,9 +616,10 @@ export async function buildDump(opts: BuildDumpOptions): Promise<DumpResult> {
         if (want !== undefined && want !== sha) {
           // Say which time it covers: the admin can dump around it while support looks at it.
           const span = `${new Date(meta.minTime).toISOString()} .. ${new Date(meta.maxTime).toISOString()}`;
-          throw new DumpError(
+          throw new DamagedBlockError(
             `${f.path} is damaged in the file store: it does not match the block's mm-manifest.json (sha256 ${sha}, expected ${want}); ` +
-              `the block holds ${span} — a dump of a range outside it still works`,
+              `the block holds ${span} — a dump of a range outside it still works, and the scraping node uploads it again if it still has it`,
+            meta.ulid,
           );
         }
         block.files.push({path: name, size: n, sha256: sha});

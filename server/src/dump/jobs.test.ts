@@ -9,7 +9,7 @@ import {addJobRoutes, parseRange} from '../api/jobs.ts';
 import {Router} from '../api/router.ts';
 import {BlockSyncer} from '../sync/mod.ts';
 import {LocalBackend, remoteDumpDir} from '../filestore/mod.ts';
-import type {BuildDumpOptions, DumpResult} from './builder.ts';
+import {type BuildDumpOptions, DamagedBlockError, type DumpResult} from './builder.ts';
 import {
   type DumpJob,
   type DumpJobRunnerOptions,
@@ -277,6 +277,28 @@ describe('DumpJobRunner', () => {
     assert.equal(d.existing, false, 'a finished job does not dedupe');
     await until(async () => (await s.store.get(d.job.id))?.status === 'success');
     await s.runner.stop();
+  });
+
+  test('a block found damaged in the file store is reported to the node (its syncer re-checks it)', async () => {
+    const kv = await SharedKV.open();
+    const store = new DumpJobStore(kv, {now: () => now});
+    const damaged: string[] = [];
+    const runner = new DumpJobRunner({
+      store,
+      backend: new LocalBackend(path.join(root, `fs${n++}`)),
+      nodeId: 'host1#aaaa',
+      metadata: async () => MD,
+      now: () => now,
+      build: async () => {
+        throw new DamagedBlockError('data/01K.../chunks/000001 is damaged in the file store', '01KDAMAGEDBLOCK00000000000');
+      },
+      onDamagedBlock: (ulid) => damaged.push(ulid),
+    });
+    const {job} = await runner.create(now - 2 * H, now - H);
+    await until(async () => (await store.get(job.id))?.status === 'error');
+    assert.match((await store.get(job.id))!.error!, /damaged in the file store/);
+    assert.deepEqual(damaged, ['01KDAMAGEDBLOCK00000000000']);
+    await runner.stop();
   });
 
   test('a failing build stores the reason; cancel and delete of a running job', async () => {

@@ -34,7 +34,7 @@ import {randomBytes} from 'node:crypto';
 
 import {type FileBackend, remoteDumpDir} from '../filestore/backend.ts';
 import {type SyncLogger, errorMessage, listGrouped} from '../sync/remote.ts';
-import {type BuildDumpOptions, type DumpMetadata, type DumpPhase, type DumpPrepare, type DumpResult, buildDump, dumpFileName} from './builder.ts';
+import {type BuildDumpOptions, DamagedBlockError, type DumpMetadata, type DumpPhase, type DumpPrepare, type DumpResult, buildDump, dumpFileName} from './builder.ts';
 
 export type DumpJobStatus = 'pending' | 'in_progress' | 'success' | 'error';
 
@@ -432,6 +432,8 @@ export interface DumpJobRunnerOptions {
    * builds it after that (the scraping node is busy or gone).
    */
   prefersToBuild?: () => boolean;
+  /** A build found this block damaged in the file store (e.g. to have the syncer check and repair it). */
+  onDamagedBlock?: (ulid: string) => void;
   /** How long a standby node leaves a pending job to the scraping node (default 60 s). */
   standbyDelayMs?: number;
   /** Dump dirs named like a job without a record are removed after this long (default 1 h). */
@@ -897,6 +899,7 @@ export class DumpJobRunner {
       const aborted = r.abort.signal.aborted;
       const reason = aborted ? (r.cancelReason ?? 'cancelled') : errorMessage(e) || String(e);
       if (!aborted) this.opts.logger?.warn('dump job failed', {job: r.id, error: reason});
+      if (e instanceof DamagedBlockError) this.opts.onDamagedBlock?.(e.ulid);
       await this.fail(r.id, reason).catch(() => {});
       await backend.removeAll(jobDir(r.id)).catch(() => {});
     }

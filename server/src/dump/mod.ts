@@ -9,6 +9,7 @@ export {
   type DumpPrepare,
   type DumpResult,
   DUMP_MANIFEST_VERSION,
+  DamagedBlockError,
   DumpError,
   DumpNoDataError,
   DumpTooLargeError,

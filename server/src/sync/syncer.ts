@@ -115,6 +115,8 @@ export class BlockSyncer {
   /** ULID → problems found by verifyLocal (empty = fine). */
   private readonly localVerified = new Map<string, Problem[]>();
   private readonly failing = new Map<string, {since: number; attempts: number; error: string}>();
+  /** Blocks whose remote copy is to be read back and compared with the local one on the next pass. */
+  private readonly suspect = new Set<string>();
   private readonly warnedSkipped = new Set<string>();
   private passFailing = false;
 
@@ -229,11 +231,6 @@ export class BlockSyncer {
   // ---- public operations ----------------------------------------------------------------
 
   /**
-   * One sync pass. If a pass is running, resolves with the next one (callers asking while
-   * a pass is queued share it). Never rejects for per-block problems (see the result);
-   * a listing failure is reported in `error`.
-   */
-  /**
    * Of `blocks`, those the file store should hold but is not known to yet: not verified
    * there, not corrupt, inside the remote retention. Local retention keeps them, so a file
    * store that is down for longer than the local retention loses nothing.
@@ -245,6 +242,24 @@ export class BlockSyncer {
       .map((b) => b.ulid);
   }
 
+  /**
+   * Someone found these blocks damaged in the file store (a dump's sha256 check): the next
+   * pass reads their remote files back and re-uploads what differs from the local copy.
+   * Sizes and the manifest alone cannot show a file damaged in place.
+   */
+  recheck(ulids: readonly string[]): void {
+    for (const u of ulids) {
+      this.suspect.add(u);
+      this.verifiedRemote.delete(u);
+    }
+    this.kick();
+  }
+
+  /**
+   * One sync pass. If a pass is running, resolves with the next one (callers asking while
+   * a pass is queued share it). Never rejects for per-block problems (see the result);
+   * a listing failure is reported in `error`.
+   */
   syncOnce(): Promise<SyncPassResult> {
     if (this.nextPass) return this.nextPass;
     const p = this.serial(async () => {
@@ -394,6 +409,8 @@ export class BlockSyncer {
         report = {ulid: b.ulid, outcome: 'failed', error: errorMessage(e)};
       }
     }
+    // Checked (and repaired if it had to be): back to the cheap checks. A failed pass keeps it suspect.
+    if (report.outcome !== 'failed') this.suspect.delete(b.ulid);
     if (report.outcome === 'failed') {
       this.totals.blockFailures++;
       const f = this.failing.get(b.ulid);
@@ -539,7 +556,7 @@ export class BlockSyncer {
     }
 
     if (hasMeta && manifest) {
-      if (this.opts.verifyRemote === 'sha256' && bad.length === 0) {
+      if ((this.opts.verifyRemote === 'sha256' || this.suspect.has(b.ulid)) && bad.length === 0) {
         bad.push(...(await this.remoteMismatches(b.ulid, localHashes!, [...localHashes!.keys()])));
       }
       if (bad.length === 0 && plan.removeExtra.length === 0) return {...plan, kind: 'skip', outcome: 'complete'};
@@ -557,7 +574,7 @@ export class BlockSyncer {
       // Go plugin's block (or ours before manifests): accept it when every local file is there with its size.
       const missing = files.filter((f) => remote.files.get(f.rel)?.size !== f.size).map((f) => f.rel);
       if (remote.files.get(META_FILENAME)!.size !== metaBytes.length) missing.push(META_FILENAME);
-      if (missing.length === 0 && this.opts.verifyRemote === 'sha256') {
+      if (missing.length === 0 && (this.opts.verifyRemote === 'sha256' || this.suspect.has(b.ulid))) {
         const hashes = await this.localManifest(b, files, metaBytes, signal);
         missing.push(...(await this.remoteMismatches(b.ulid, hashes, [...hashes.keys()])));
       }
