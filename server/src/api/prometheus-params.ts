@@ -4,7 +4,7 @@
 
 import {parser} from '@prometheus-io/lezer-promql';
 
-import {type Matcher, type MatchType, compileAnchored} from '../tsdb/labels/mod.ts';
+import {type Matcher, type MatchType, compileAnchored, matcherTest} from '../tsdb/labels/mod.ts';
 
 /** A bad_data error of the Prometheus API (400). */
 export class BadDataError extends Error {
@@ -235,22 +235,10 @@ export function parseSeriesSelector(s: string): Matcher[] {
       matchers.push(matcher);
     }
   }
-  if (!matchers.some((m) => !matchesEmpty(m))) throw new BadDataError('match[] must contain at least one non-empty matcher');
+  if (!matchers.some((m) => !matcherTest(m)(''))) throw new BadDataError('match[] must contain at least one non-empty matcher');
   return matchers;
 }
 
-function matchesEmpty(m: Matcher): boolean {
-  switch (m.type) {
-    case '=':
-      return m.value === '';
-    case '!=':
-      return m.value !== '';
-    case '=~':
-      return compileAnchored(m.value).test('');
-    case '!~':
-      return !compileAnchored(m.value).test('');
-  }
-}
 
 /** Every match[] parameter parsed; empty when none. */
 export function matchParams(params: URLSearchParams, prefixErrors: boolean): Matcher[][] {

@@ -5,7 +5,7 @@
 
 import type {SyntaxNode} from '@lezer/common';
 import {parser} from '@prometheus-io/lezer-promql';
-import {type Matcher, type MatchType, compileAnchored} from '../tsdb/labels/mod.ts';
+import {type Matcher, type MatchType, compileAnchored, matcherTest} from '../tsdb/labels/mod.ts';
 import {badData} from './errors.ts';
 import {FUNCTIONS, UNSUPPORTED_FUNCTIONS, type ValueType} from './functions.ts';
 
@@ -310,7 +310,7 @@ class Converter {
     // Prometheus refuses selectors that would match every series.
     const nonEmpty = matchers.some((m) => {
       try {
-        return !matcherMatchesEmpty(m);
+        return !matcherTest(m)('');
       } catch {
         return true;
       }
@@ -860,15 +860,3 @@ export function unquoteString(lit: string, fail: (m: string) => never): string {
   return out;
 }
 
-function matcherMatchesEmpty(m: Matcher): boolean {
-  switch (m.type) {
-    case '=':
-      return m.value === '';
-    case '!=':
-      return m.value !== '';
-    case '=~':
-      return compileAnchored(m.value).test('');
-    case '!~':
-      return !compileAnchored(m.value).test('');
-  }
-}
