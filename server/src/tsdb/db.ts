@@ -320,8 +320,16 @@ export class DB {
   private async importPrometheusWalOnce(): Promise<void> {
     if (!this.prometheusWal.pending) return;
     const input = {dir: this.dir, minValidTime: this.prometheusWal.minValidTime, blockRange: this.blockRange, fsync: this.opts.fsync};
-    const res = await (this.runner.importPrometheusWal ?? inlineRunner.importPrometheusWal!)(input);
     this.prometheusWal = {pending: false, minValidTime: null};
+    let res: ImportPrometheusWalResult;
+    try {
+      res = await (this.runner.importPrometheusWal ?? inlineRunner.importPrometheusWal!)(input);
+    } catch (err) {
+      // Upkeep must go on (the head would grow without cuts); the WAL stays for the next start.
+      this.log.error('tsdb: could not import the Go plugin\'s WAL; it stays in wal/ and is tried again at the next start', {error: (err as Error).message});
+      this.reloadBlocks();
+      return;
+    }
     this.reloadBlocks();
     if (res.blocks.length > 0) this.opts.onBlocksChanged?.();
     const fields = {
@@ -354,8 +362,8 @@ export class DB {
     const keep = this.opts.retentionKeeps?.(this.blocks()) ?? [];
     const {result, logs} = await this.runner.retention({dir: this.dir, retentionMs, maxBytes, headBytes, keep, fsync: this.opts.fsync});
     this.replay(logs);
-    this.noteKeptPastRetention(keep, retentionMs);
     if (result.deleted.length > 0) this.reloadBlocks();
+    this.noteKeptPastRetention(keep, retentionMs);
     for (const d of result.deleted) this.log.info('tsdb: block deleted by retention', {ulid: d.ulid, reason: d.reason});
     this.lastRetention = Date.now();
   }

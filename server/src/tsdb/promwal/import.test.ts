@@ -7,7 +7,7 @@ import path from 'node:path';
 import {after, test} from 'node:test';
 
 import {writeBlock} from '../block/mod.ts';
-import {DB} from '../db.ts';
+import {DB, inlineRunner} from '../db.ts';
 import {labelsKey} from '../labels/mod.ts';
 import {listDataDir} from '../retention/mod.ts';
 import {importPrometheusWal, planPrometheusWalImport} from './import.ts';
@@ -146,4 +146,26 @@ test('an empty wal/ (what our own store and a fresh Prometheus leave) is nothing
   assert.deepEqual(planPrometheusWalImport(dir, null), {pending: false, minValidTime: null});
   fs.writeFileSync(path.join(dir, 'wal', '00000000'), '');
   assert.equal(planPrometheusWalImport(dir, null).pending, false);
+});
+
+test('an import that fails (here: wal/ cannot be renamed) is logged once; upkeep goes on', async () => {
+  const dir = dataDir({'00000000': encodeSegment([series(1, 1), samples(1, T0, 3)])});
+  const errors: string[] = [];
+  const db = DB.open({
+    dir,
+    fsync: false,
+    logger: {info: () => {}, warn: (m) => errors.push(m), error: (m) => errors.push(m)},
+    runner: {
+      ...inlineRunner,
+      importPrometheusWal: async () => {
+        throw new Error('EACCES: permission denied, rename wal');
+      },
+    },
+  });
+  await db.maintain();
+  await db.maintain();
+  await db.close();
+  assert.equal(errors.length, 1, errors.join('\n'));
+  assert.match(errors[0], /could not import the Go plugin's WAL; it stays in wal\/ and is tried again at the next start/);
+  assert.ok(fs.existsSync(path.join(dir, 'wal', '00000000')));
 });
