@@ -133,7 +133,11 @@ export class DB {
       },
     });
     const db = new DB(dir, head, opts);
-    db.prometheusWal = planPrometheusWalImport(dir, Number.isFinite(newest) ? newest : null);
+    try {
+      db.prometheusWal = planPrometheusWalImport(dir, Number.isFinite(newest) ? newest : null);
+    } catch (err) {
+      log.error('tsdb: could not plan the import of the Go plugin\'s WAL; it stays in wal/', {error: (err as Error).message});
+    }
     if (db.prometheusWal.pending) log.info('tsdb: found the Go plugin\'s WAL (wal/); its samples become blocks at the next upkeep', {dir});
     db.reloadBlocks();
     return db;
